@@ -1,0 +1,1 @@
+"""The ``gvae`` command line."""

@@ -1,0 +1,56 @@
+"""``gvae train``: train a model and write a run directory."""
+
+from __future__ import annotations
+
+HELP = "train a (Guided-)VAE and write a run directory"
+
+
+def add_arguments(parser):
+    from keras_gvae.training import TrainConfig, model_registry
+
+    d = TrainConfig()
+    parser.add_argument("--model", choices=tuple(model_registry()), default=d.model,
+                        help="guided (unsupervised Guided-VAE), vae, or beta-vae (default: %(default)s)")
+    parser.add_argument("--dataset", default=d.dataset,
+                        help="dataset name (default: the embedded %(default)s)")
+    parser.add_argument("--data-dir", default=None, help="folder with local copies of the dataset's files")
+    parser.add_argument("--epochs", type=_positive_int, default=d.epochs)
+    parser.add_argument("--steps-per-epoch", type=_positive_int, default=d.steps_per_epoch)
+    parser.add_argument("--batch-size", type=_positive_int, default=d.batch_size)
+    parser.add_argument("--latent-dim", type=_positive_int, default=d.latent_dim)
+    parser.add_argument("--beta", type=float, default=None,
+                        help="KL weight (default: 1, or 4 for beta-vae)")
+    parser.add_argument("--learning-rate", type=float, default=d.learning_rate)
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--out", default=None, help="run directory (default: runs/<model>-<dataset>-<time>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args):
+    from keras_gvae.training import TrainConfig, read_metrics, train
+
+    config = TrainConfig(
+        model=args.model, dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
+        latent_dim=args.latent_dim, beta=args.beta, learning_rate=args.learning_rate,
+        seed=args.seed, out=args.out, overwrite=args.overwrite,
+        verbose=0 if args.quiet else "auto",
+    )
+    out = train(config)
+    metrics = read_metrics(out)
+    final = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics["final_epoch"].items()))
+    print(f"wrote {out} in {metrics['training_seconds']:.0f} s ({final})")
+    return 0
+
+
+def _positive_int(text):
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value

@@ -1,0 +1,16 @@
+"""Layers of keras_gvae."""
+
+from keras_gvae.layers.affine_spatial_transformer import AffineSpatialTransformer, affine_theta
+from keras_gvae.layers.guidance_decoder import (
+    TRANSFORM_PARAMETERS,
+    GuidanceDecoder,
+    transform_parameter_names,
+)
+
+__all__ = [
+    "AffineSpatialTransformer",
+    "GuidanceDecoder",
+    "TRANSFORM_PARAMETERS",
+    "affine_theta",
+    "transform_parameter_names",
+]

@@ -1,0 +1,157 @@
+"""The unsupervised Guided-VAE sub-decoder: a PCA-like content basis, warped affinely."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_gvae.layers.affine_spatial_transformer import AffineSpatialTransformer, affine_theta
+
+# Each enabled transform owns these deformation units, in this order.
+TRANSFORM_PARAMETERS = {
+    "scale": ("scale_x", "scale_y"),
+    "rotation": ("angle",),
+    "translation": ("translate_x", "translate_y"),
+}
+
+
+def transform_parameter_names(transforms):
+    """Names of the deformation units for ``transforms``, in latent order."""
+    transforms = tuple(transforms)
+    unknown = [t for t in transforms if t not in TRANSFORM_PARAMETERS]
+    if unknown or not transforms or len(set(transforms)) != len(transforms):
+        raise ValueError(
+            f"transforms must be a non-empty subset of {tuple(TRANSFORM_PARAMETERS)} without "
+            f"repeats; got {transforms!r}"
+        )
+    # Always in canonical order, so the latent layout does not depend on how they are listed.
+    return tuple(p for t in TRANSFORM_PARAMETERS if t in transforms for p in TRANSFORM_PARAMETERS[t])
+
+
+@keras.saving.register_keras_serializable(package="keras_gvae")
+class GuidanceDecoder(keras.layers.Layer):
+    """Guided-VAE's lightweight sub-decoder (Ding et al., CVPR 2020, Sec. 3.1, Fig. 2).
+
+    The content units render a template through a learned linear basis,
+    ``content = sigmoid(z_cont @ B + b)`` with one row ``b_i`` of ``B`` per content unit
+    (the "PCA-like" basis, kept near-orthogonal by
+    :func:`keras_gvae.losses.orthogonality_penalty`). Each deformation unit drives one
+    transform parameter through its own small learned map
+    ``p_k = sum_h v_kh tanh(u_kh z_k + c_kh) + d_k`` (a 1 -> ``hidden_units`` -> 1 MLP per
+    unit), and the template is warped by scale ``exp(p)``, rotation angle ``p`` (radians)
+    and translation ``p`` (fractions of the half-size) with
+    :class:`AffineSpatialTransformer`, composed into a single bilinear resampling.
+    The authors' code implements scale and rotation only, as two successive warps.
+
+    Args:
+        image_shape: tuple (H, W, C) of the images to render.
+        num_content: int, number of content units (rows of the basis).
+        transforms: tuple of "scale", "rotation", "translation"; the deformation units
+            are ordered as ``transform_parameter_names(transforms)``:
+            scale_x, scale_y, angle, translate_x, translate_y. Defaults to all three.
+        hidden_units: int, width of each unit's map. Defaults to 16.
+        **kwargs: standard Keras layer arguments.
+
+    Call arguments:
+        z_def: float tensor (batch, num_deformation), the deformation units.
+        z_cont: float tensor (batch, num_content), the content units.
+
+    Returns:
+        The warped content images, float (batch, H, W, C) in [0, 1].
+    """
+
+    def __init__(
+        self,
+        image_shape,
+        num_content,
+        transforms=("scale", "rotation", "translation"),
+        hidden_units=16,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        # === Config ===
+        self.image_shape = tuple(int(s) for s in image_shape)
+        if len(self.image_shape) != 3:
+            raise ValueError(f"image_shape must be (H, W, C); got {image_shape!r}")
+        self.num_content = int(num_content)
+        if self.num_content < 1:
+            raise ValueError(f"num_content must be >= 1; got {num_content!r}")
+        self.transforms = tuple(transforms)
+        self.parameter_names = transform_parameter_names(self.transforms)
+        self.num_deformation = len(self.parameter_names)
+        self.hidden_units = int(hidden_units)
+        # === Layers ===
+        self.warp = AffineSpatialTransformer(name="warp")
+
+    def build(self, z_def_shape=None, z_cont_shape=None):
+        pixels = int(np.prod(self.image_shape))
+        p, h = self.num_deformation, self.hidden_units
+        self.basis = self.add_weight(
+            shape=(self.num_content, pixels),
+            initializer=keras.initializers.Orthogonal(gain=4.0),
+            name="basis",
+        )
+        self.basis_bias = self.add_weight(shape=(pixels,), initializer="zeros", name="basis_bias")
+        self.map_in_kernel = self.add_weight(
+            shape=(p, h), initializer=keras.initializers.RandomNormal(stddev=1.0), name="map_in_kernel"
+        )
+        self.map_in_bias = self.add_weight(
+            shape=(p, h), initializer=keras.initializers.RandomNormal(stddev=0.5), name="map_in_bias"
+        )
+        self.map_out_kernel = self.add_weight(
+            shape=(p, h),
+            initializer=keras.initializers.RandomNormal(stddev=0.3 / np.sqrt(h)),
+            name="map_out_kernel",
+        )
+        self.map_out_bias = self.add_weight(shape=(p,), initializer="zeros", name="map_out_bias")
+        self.built = True
+
+    def content(self, z_cont):
+        """The unwarped template ``sigmoid(z_cont @ B + b)``, (batch, H, W, C)."""
+        z_cont = tf.cast(z_cont, self.compute_dtype)
+        logits = tf.matmul(z_cont, tf.cast(self.basis, z_cont.dtype)) + tf.cast(
+            self.basis_bias, z_cont.dtype
+        )
+        return tf.reshape(tf.sigmoid(logits), (-1, *self.image_shape))
+
+    def transform_parameters(self, z_def):
+        """The raw map outputs ``p_k``, a dict name -> (batch,); see the class docstring."""
+        z_def = tf.cast(z_def, self.compute_dtype)
+        hidden = tf.tanh(
+            z_def[:, :, None] * tf.cast(self.map_in_kernel, z_def.dtype)[None]
+            + tf.cast(self.map_in_bias, z_def.dtype)[None]
+        )
+        out = tf.reduce_sum(hidden * tf.cast(self.map_out_kernel, z_def.dtype)[None], axis=-1)
+        out = out + tf.cast(self.map_out_bias, z_def.dtype)[None]
+        return {name: out[:, k] for k, name in enumerate(self.parameter_names)}
+
+    def theta(self, z_def):
+        """The output-to-source affine maps (batch, 2, 3) that ``z_def`` drives."""
+        p = self.transform_parameters(z_def)
+        return affine_theta(
+            scale_x=tf.exp(p["scale_x"]) if "scale_x" in p else None,
+            scale_y=tf.exp(p["scale_y"]) if "scale_y" in p else None,
+            angle=p.get("angle"),
+            translate_x=p.get("translate_x"),
+            translate_y=p.get("translate_y"),
+            size=self.image_shape[:2],
+        )
+
+    def call(self, z_def, z_cont):
+        return self.warp(self.content(z_cont), self.theta(z_def))
+
+    def compute_output_shape(self, z_def_shape, z_cont_shape=None):
+        return (z_def_shape[0], *self.image_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "image_shape": self.image_shape,
+                "num_content": self.num_content,
+                "transforms": self.transforms,
+                "hidden_units": self.hidden_units,
+            }
+        )
+        return config

@@ -1,0 +1,357 @@
+"""The VAE backbone (and beta-VAE) as a Keras 3 Model with its own train/test steps."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from keras_gvae.models.backbones import default_backbone
+
+tfd = tfp.distributions
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+# Normal(mean, sqrt(1/2)) gives the summed squared error plus a constant.
+SUM_OF_SQUARES_SCALE = math.sqrt(0.5)
+
+
+@keras.saving.register_keras_serializable(package="keras_gvae")
+class VAE(keras.Model):
+    """Variational autoencoder (Kingma & Welling 2014); ``beta != 1`` is a beta-VAE.
+
+    The posterior ``q(z|x)`` is a diagonal Normal, the prior ``N(0, I)`` and the
+    likelihood a Bernoulli on pixel logits (images in [0, 1]) or a Normal with a fixed
+    scale around ``sigmoid(logits)`` (natural images). The loss is the negative ELBO of
+    Higgins et al. (2017), Eq. 4, per image:
+    ``reconstruction + beta * kl`` where ``reconstruction = -log p(x|z)`` is summed over
+    pixels with one reparameterised sample of ``z`` and ``kl = KL(q(z|x) || p(z))`` is
+    summed over latent units; both are averaged over the batch. Each term is reported as
+    a metric (``loss``, ``reconstruction``, ``kl``).
+
+    Subclasses add guidance through one hook, :meth:`guidance_terms`.
+
+    Args:
+        input_shape: tuple (H, W, C) of the images. Picks the built-in backbone
+            (28x28, or H and W divisible by 16). Defaults to (64, 64, 1).
+        latent_dim: int, number of latent units. Defaults to 10.
+        beta: float, weight of the KL term (1.0 is the plain VAE). Defaults to 1.0.
+        likelihood: "bernoulli" (images in [0, 1]) or "gaussian". Defaults to "bernoulli".
+        observation_scale: float, the Gaussian likelihood's standard deviation; the
+            default sqrt(0.5) makes the reconstruction term the summed squared error
+            plus a constant. Ignored for "bernoulli".
+        encoder: optional Keras model mapping images to a flat feature vector (the VAE
+            adds the ``z_mean``/``z_log_var`` dense heads). Pass with ``decoder``.
+        decoder: optional Keras model mapping ``z`` (batch, latent_dim) to pixel logits
+            shaped (batch, H, W, C).
+        validate_inputs: bool, check every training/evaluation batch for NaN/Inf and,
+            for the Bernoulli likelihood, values outside [0, 1]. Defaults to True.
+        seed: optional int, seeds the reparameterisation noise.
+        **kwargs: standard Keras model arguments (name, ...).
+
+    Example:
+    >>> model = VAE(input_shape=(28, 28, 1), latent_dim=10, beta=4.0)
+    >>> model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    >>> model.fit(images, epochs=10, batch_size=64)  # doctest: +SKIP
+    >>> z_mean, z_log_var = model.encode(images[:8])  # doctest: +SKIP
+    """
+
+    METRIC_NAMES = ("loss", "reconstruction", "kl")
+
+    def __init__(
+        self,
+        input_shape=(64, 64, 1),
+        latent_dim=10,
+        beta=1.0,
+        likelihood="bernoulli",
+        observation_scale=SUM_OF_SQUARES_SCALE,
+        encoder=None,
+        decoder=None,
+        validate_inputs=True,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        # === Config ===
+        self.image_shape = tuple(int(s) for s in input_shape)
+        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
+            raise ValueError(
+                f"input_shape must be (height, width, channels) of positive ints; got {input_shape!r}"
+            )
+        self.latent_dim = int(latent_dim)
+        if self.latent_dim < 1:
+            raise ValueError(f"latent_dim must be a positive int; got {latent_dim!r}")
+        self.beta = float(beta)
+        if not math.isfinite(self.beta) or self.beta < 0:
+            raise ValueError(f"beta must be a finite number >= 0; got {beta!r}")
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}; got {likelihood!r}")
+        self.likelihood = likelihood
+        self.observation_scale = float(observation_scale)
+        if not self.observation_scale > 0:
+            raise ValueError(f"observation_scale must be > 0; got {observation_scale!r}")
+        self.validate_inputs = bool(validate_inputs)
+        self.seed = seed
+        if (encoder is None) != (decoder is None):
+            raise ValueError("Pass both encoder= and decoder=, or neither (built-in backbone).")
+        self._custom_backbone = encoder is not None
+
+        # === Layers ===
+        if encoder is None:
+            encoder, decoder = default_backbone(self.image_shape, self.latent_dim)
+        self.encoder = encoder
+        self.decoder = decoder
+        self.z_mean_head = keras.layers.Dense(self.latent_dim, name="z_mean")
+        self.z_log_var_head = keras.layers.Dense(self.latent_dim, name="z_log_var")
+        self.create_guidance_layers()
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+        # === Metrics ===
+        self.loss_trackers = {n: keras.metrics.Mean(name=n) for n in self.METRIC_NAMES}
+        self.build((None, *self.image_shape))
+
+    # ------------------------------------------------------------------ hooks
+    def create_guidance_layers(self):
+        """Hook: subclasses create their guidance layers here (called in ``__init__``)."""
+
+    def guidance_terms(self, x, z, z_mean, z_log_var, training=False):
+        """Hook: extra loss terms of a guided model.
+
+        Returns:
+            ``(weighted_sum, terms)``: the scalar added to the negative ELBO, and a dict of
+            the unweighted scalar terms to report (keys in ``METRIC_NAMES``).
+        """
+        return tf.constant(0.0), {}
+
+    def decoders(self):
+        """Named renderers ``z -> images`` that :meth:`traverse` can sweep."""
+        return {"main": self.decode}
+
+    # ------------------------------------------------------------------ build / call
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        z_mean, _ = self._encode_unchecked(tf.zeros((1, *self.image_shape)))
+        for name, render in self.decoders().items():
+            out = render(z_mean)
+            if tuple(out.shape[1:]) != self.image_shape:
+                raise ValueError(
+                    f"The {name} decoder must output images shaped {self.image_shape}; "
+                    f"it outputs {tuple(out.shape[1:])}"
+                )
+        self.built = True
+
+    def call(self, inputs, training=None):
+        """Deterministic reconstruction: decodes the posterior mean."""
+        z_mean, _ = self.encode(inputs, training=training)
+        return self.decode(z_mean, training=training)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    # ------------------------------------------------------------------ public API
+    def encode(self, x, training=False):
+        """Posterior parameters ``(z_mean, z_log_var)``, each (batch, latent_dim)."""
+        return self._encode_unchecked(self.check_images(x), training=training)
+
+    def decode_logits(self, z, training=False):
+        """Pixel logits (batch, H, W, C) of the main decoder."""
+        z = tf.convert_to_tensor(z, dtype=self.compute_dtype)
+        if z.shape.rank != 2 or (z.shape[-1] is not None and z.shape[-1] != self.latent_dim):
+            raise ValueError(
+                f"z must have shape (batch, {self.latent_dim}); got {tuple(z.shape)}"
+            )
+        return tf.cast(self.decoder(z, training=training), tf.float32)
+
+    def decode(self, z, training=False):
+        """Images in [0, 1] (the likelihood's mean), shaped (batch, H, W, C)."""
+        return tf.sigmoid(self.decode_logits(z, training=training))
+
+    def reparameterize(self, z_mean, z_log_var):
+        """One sample ``z = mean + exp(log_var / 2) * eps`` with ``eps ~ N(0, I)``."""
+        eps = keras.random.normal(tf.shape(z_mean), seed=self.seed_generator, dtype=z_mean.dtype)
+        return z_mean + tf.exp(0.5 * z_log_var) * eps
+
+    def posterior(self, z_mean, z_log_var):
+        """``q(z|x)`` as a tfp diagonal Normal."""
+        return tfd.MultivariateNormalDiag(loc=z_mean, scale_diag=tf.exp(0.5 * z_log_var))
+
+    def prior(self):
+        """``p(z) = N(0, I)`` as a tfp distribution."""
+        return tfd.MultivariateNormalDiag(loc=tf.zeros(self.latent_dim))
+
+    def observation_distribution(self, means=None, logits=None):
+        """``p(x|z)`` over whole images (event shape (H, W, C)) from logits or means."""
+        if self.likelihood == "bernoulli":
+            base = (
+                tfd.Bernoulli(logits=logits, dtype=tf.float32)
+                if logits is not None
+                else tfd.Bernoulli(probs=tf.clip_by_value(means, 1e-6, 1 - 1e-6), dtype=tf.float32)
+            )
+        else:
+            loc = tf.sigmoid(logits) if logits is not None else means
+            base = tfd.Normal(loc=loc, scale=self.observation_scale)
+        return tfd.Independent(base, reinterpreted_batch_ndims=3)
+
+    def sample(self, num, seed=None):
+        """Decodes ``num`` draws from the prior; numpy (num, H, W, C) in [0, 1]."""
+        z = keras.random.normal((int(num), self.latent_dim), seed=seed)
+        return keras.ops.convert_to_numpy(self.decode(z))
+
+    def traverse(self, x=None, z=None, units=None, values=None, decoder="main"):
+        """Latent traversal: sweep one unit at a time around a base code.
+
+        Args:
+            x: optional image (H, W, C) or batch; the base code is the posterior mean of
+                its first image.
+            z: optional base code (latent_dim,); used when ``x`` is None. Default zeros.
+            units: unit indices to sweep. Defaults to all.
+            values: the values each unit takes. Defaults to ``linspace(-2.5, 2.5, 9)``.
+            decoder: which renderer, a key of :meth:`decoders` ("main"; GuidedVAE also
+                has "sub").
+
+        Returns:
+            numpy (len(units), len(values), H, W, C) in [0, 1].
+        """
+        renderers = self.decoders()
+        if decoder not in renderers:
+            raise ValueError(f"decoder must be one of {tuple(renderers)}; got {decoder!r}")
+        if x is not None:
+            x = np.asarray(x, dtype=np.float32)
+            if x.ndim == 3:
+                x = x[None]
+            base = keras.ops.convert_to_numpy(self.encode(x[:1])[0])[0]
+        elif z is not None:
+            base = np.asarray(z, dtype=np.float32).reshape(self.latent_dim)
+        else:
+            base = np.zeros(self.latent_dim, np.float32)
+        units = list(range(self.latent_dim)) if units is None else [int(u) for u in units]
+        bad = [u for u in units if not 0 <= u < self.latent_dim]
+        if bad:
+            raise ValueError(f"units must be in [0, {self.latent_dim}); got {bad}")
+        values = np.linspace(-2.5, 2.5, 9) if values is None else np.asarray(values, np.float32)
+        codes = np.tile(base, (len(units), len(values), 1)).astype(np.float32)
+        for i, unit in enumerate(units):
+            codes[i, :, unit] = values
+        images = renderers[decoder](codes.reshape(-1, self.latent_dim))
+        return keras.ops.convert_to_numpy(images).reshape(len(units), len(values), *self.image_shape)
+
+    def check_images(self, x):
+        """Casts ``x`` to float32 and checks its static shape against ``input_shape``."""
+        x = tf.convert_to_tensor(x)
+        if not (x.dtype.is_floating or x.dtype.is_integer):
+            raise ValueError(f"images must be numeric; got dtype {x.dtype.name}")
+        expected = (None, *self.image_shape)
+        if x.shape.rank != 4 or any(
+            s is not None and s != e for s, e in zip(x.shape[1:], self.image_shape, strict=True)
+        ):
+            hint = " (add a channel axis: x[..., None])" if x.shape.rank == 3 else ""
+            raise ValueError(
+                f"{type(self).__name__} expects images shaped (batch, "
+                f"{', '.join(map(str, expected[1:]))}); got {tuple(x.shape)}{hint}"
+            )
+        return tf.cast(x, tf.float32)
+
+    def check_values(self, x):
+        """Graph-safe checks: no NaN/Inf; for the Bernoulli likelihood, values in [0, 1]."""
+        x = tf.debugging.assert_all_finite(x, "keras_gvae: the batch contains NaN or Inf values")
+        if self.likelihood == "bernoulli":
+            with tf.control_dependencies(
+                [
+                    tf.debugging.assert_greater_equal(
+                        x, 0.0, message="keras_gvae: the Bernoulli likelihood expects pixel "
+                        "values in [0, 1] (scale uint8 images by 1/255); found a value below 0"
+                    ),
+                    tf.debugging.assert_less_equal(
+                        x, 1.0, message="keras_gvae: the Bernoulli likelihood expects pixel "
+                        "values in [0, 1] (scale uint8 images by 1/255); found a value above 1"
+                    ),
+                ]
+            ):
+                x = tf.identity(x)
+        return x
+
+    # ------------------------------------------------------------------ losses
+    def compute_loss_terms(self, x, training=False):
+        """All loss terms for a batch of images, as a dict of scalars (``loss`` is the total)."""
+        z_mean, z_log_var = self._encode_unchecked(x, training=training)
+        z = self.reparameterize(z_mean, z_log_var)
+        logits = self.decode_logits(z, training=training)
+        reconstruction = -tf.reduce_mean(self.observation_distribution(logits=logits).log_prob(x))
+        kl = tf.reduce_mean(
+            tfd.kl_divergence(self.posterior(z_mean, z_log_var), self.prior())
+        )
+        guidance, extra = self.guidance_terms(x, z, z_mean, z_log_var, training=training)
+        terms = {
+            "loss": reconstruction + self.beta * kl + guidance,
+            "reconstruction": reconstruction,
+            "kl": kl,
+        }
+        terms.update(extra)
+        return terms
+
+    def _encode_unchecked(self, x, training=False):
+        features = self.encoder(x, training=training)
+        if len(features.shape) != 2:
+            features = tf.reshape(features, [tf.shape(features)[0], -1])
+        z_mean = tf.cast(self.z_mean_head(features), tf.float32)
+        z_log_var = tf.cast(self.z_log_var_head(features), tf.float32)
+        return z_mean, z_log_var
+
+    def _batch_images(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        x = self.check_images(x)
+        return self.check_values(x) if self.validate_inputs else x
+
+    # ------------------------------------------------------------------ Keras steps
+    @property
+    def metrics(self):
+        return list(self.loss_trackers.values())
+
+    def train_step(self, data):
+        x = self._batch_images(data)
+        with tf.GradientTape() as tape:
+            terms = self.compute_loss_terms(x, training=True)
+            # Gradients are summed over replicas: scale so the update uses the global mean.
+            scaled = terms["loss"] / tf.distribute.get_strategy().num_replicas_in_sync
+        grads = tape.gradient(scaled, self.trainable_variables)
+        self.optimizer.apply(grads, self.trainable_variables)
+        return self._update_trackers(terms)
+
+    def test_step(self, data):
+        return self._update_trackers(self.compute_loss_terms(self._batch_images(data)))
+
+    def _update_trackers(self, terms):
+        for name, value in terms.items():
+            if name in self.loss_trackers:
+                self.loss_trackers[name].update_state(value)
+        return {m.name: m.result() for m in self.metrics}
+
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "input_shape": self.image_shape,
+                "latent_dim": self.latent_dim,
+                "beta": self.beta,
+                "likelihood": self.likelihood,
+                "observation_scale": self.observation_scale,
+                "validate_inputs": self.validate_inputs,
+                "seed": self.seed,
+            }
+        )
+        if self._custom_backbone:
+            config["encoder"] = keras.saving.serialize_keras_object(self.encoder)
+            config["decoder"] = keras.saving.serialize_keras_object(self.decoder)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "decoder"):
+            if isinstance(config.get(key), dict):
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)

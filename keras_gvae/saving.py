@@ -1,0 +1,55 @@
+"""Loading saved keras_gvae models with errors that say what was expected."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+
+class ModelLoadError(ValueError):
+    """A model path that is missing, unreadable or not a keras_gvae ``.keras`` file."""
+
+
+def resolve_model_path(path):
+    """A ``.keras`` file, or a run directory holding ``model.keras``, as a Path."""
+    path = Path(path)
+    if path.is_dir():
+        candidate = path / "model.keras"
+        if not candidate.is_file():
+            raise ModelLoadError(
+                f"{path} is a directory without model.keras; expected a run directory written "
+                "by `gvae train` or a .keras model file"
+            )
+        return candidate
+    if not path.exists():
+        raise ModelLoadError(f"{path}: no such file; expected a .keras model file or a run directory")
+    return path
+
+
+def load_model(path, compile=True):
+    """Loads a keras_gvae model from a ``.keras`` file or a run directory.
+
+    Imports keras_gvae first (registering its classes), loads with ``safe_mode`` on and no
+    custom objects, and turns low-level failures into :class:`ModelLoadError` naming the
+    file and what was expected.
+    """
+    import keras
+
+    import keras_gvae  # noqa: F401  (registers the serializable classes)
+
+    path = resolve_model_path(path)
+    if path.suffix != ".keras":
+        raise ModelLoadError(f"{path}: expected a file ending in .keras (a Keras 3 model archive)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError) as err:
+        raise ModelLoadError(
+            f"{path}: not a readable .keras archive ({err}); the file is corrupt or truncated"
+        ) from err
+    if "config.json" not in names:
+        raise ModelLoadError(f"{path}: a .keras archive must contain config.json; it does not")
+    try:
+        return keras.saving.load_model(path, compile=compile, safe_mode=True)
+    except Exception as err:  # noqa: BLE001 - re-raised with the file name
+        raise ModelLoadError(f"{path}: could not restore the model: {err}") from err
