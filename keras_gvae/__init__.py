@@ -9,8 +9,8 @@ import os as _os
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_gvae import layers, losses, models  # noqa: E402
-from keras_gvae.models import VAE, GuidedVAE  # noqa: E402
+from keras_gvae.models import VAE, GuidedVAE, SupervisedGuidedVAE  # noqa: E402
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["GuidedVAE", "VAE", "layers", "losses", "models", "__version__"]
+__all__ = ["GuidedVAE", "SupervisedGuidedVAE", "VAE", "layers", "losses", "models", "__version__"]

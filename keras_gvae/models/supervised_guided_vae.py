@@ -1,0 +1,348 @@
+"""Supervised Guided-VAE: excitation and inhibition of one latent unit per attribute."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_gvae.layers.attribute_classifier import AttributeClassifier
+from keras_gvae.models.vae import VAE
+
+
+def _clone_optimizer(optimizer):
+    optimizer = keras.optimizers.get(optimizer)
+    return type(optimizer).from_config(optimizer.get_config())
+
+
+@keras.saving.register_keras_serializable(package="keras_gvae")
+class SupervisedGuidedVAE(VAE):
+    """Supervised Guided-VAE (Ding et al., "Guided Variational Autoencoder for
+    Disentanglement Learning", CVPR 2020, Sec. 3.2 and Algorithm 2), for K >= 1 attributes.
+
+    Attribute ``k`` owns latent unit ``t_k`` (``attribute_units[k]``, by default ``k``).
+
+    - Excitation: a classifier ``p(y_k | z[t_k])`` (:class:`AttributeClassifier`,
+      1 -> 32 -> 32 -> 1, BatchNorm, LeakyReLU(0.2)) is trained with the VAE; its binary
+      cross-entropy joins the negative ELBO with weight ``excitation_weight``.
+    - Inhibition: an adversary ``C_k`` sees every other unit ``z[rest_k]``. It learns on
+      ``stop_gradient(z)`` to predict ``y_k`` with its own optimizer; the encoder then
+      learns to push ``C_k``'s prediction to 0.5 (cross-entropy against the target 0.5,
+      weighted by ``inhibition_weight``).
+
+    Every batch runs three phases in the authors' order: (1) VAE + excitation update of
+    the encoder, decoder and excitation heads; (2) adversary update; (3) encoder
+    inhibition update. Each phase has its own optimizer (``optimizer``,
+    ``adversary_optimizer``, ``inhibition_optimizer``; the last two default to copies
+    of the first), so ``optimizer.iterations`` counts batches.
+
+    Labels ``y`` are (batch, K): ``y > 0`` is positive and anything else negative, so
+    both {0, 1} and {-1, +1} codings work. Missing labels are NaN (or equal to
+    ``missing_value``) and drop out of that attribute's losses and accuracies.
+
+    Reductions: the ELBO terms are per-image sums averaged over the batch, as in
+    :class:`VAE`; the classification terms are summed over the labelled examples and
+    divided by the batch size, so with the authors' weight 200 the ratio of
+    classification to ELBO terms matches their code (both summed over the batch).
+    Reported metrics: loss, reconstruction, kl, excitation, adversary, inhibition, and
+    per attribute ``<name>_accuracy`` (excitation head) and ``<name>_adversary_accuracy``.
+
+    Args:
+        input_shape: tuple (H, W, C). Defaults to (64, 64, 1).
+        latent_dim: int, must exceed the number of attributes. Defaults to 10.
+        attributes: list of K attribute names (metric names and export metadata).
+        attribute_units: optional list of K distinct unit indices. Defaults to 0..K-1.
+        excitation_weight: float, the authors' w_cls. Defaults to 200.
+        inhibition_weight: float, weight of the encoder's inhibition loss. Defaults to 200.
+        missing_value: optional float that marks a missing label (NaN always does).
+        **kwargs: the arguments of :class:`VAE` and standard Keras model arguments.
+
+    Example:
+    >>> model = SupervisedGuidedVAE(input_shape=(64, 64, 3), latent_dim=16,
+    ...                             attributes=["Smiling", "Male"], likelihood="gaussian")
+    >>> model.compile(optimizer=keras.optimizers.Adam(1e-4),
+    ...               adversary_optimizer=keras.optimizers.Adam(1e-4))
+    >>> model.fit(images_and_labels, epochs=10)  # doctest: +SKIP
+    """
+
+    METRIC_NAMES = VAE.METRIC_NAMES + ("excitation", "adversary", "inhibition")
+
+    def __init__(
+        self,
+        input_shape=(64, 64, 1),
+        latent_dim=10,
+        attributes=("attribute",),
+        attribute_units=None,
+        excitation_weight=200.0,
+        inhibition_weight=200.0,
+        missing_value=None,
+        **kwargs,
+    ):
+        # === Config === (read by create_guidance_layers during VAE.__init__)
+        if isinstance(attributes, str):
+            attributes = [a for a in attributes.split(",") if a]
+        self.attributes = [str(a) for a in attributes]
+        if not self.attributes or len(set(self.attributes)) != len(self.attributes):
+            raise ValueError(f"attributes must be distinct names, at least one; got {attributes!r}")
+        k = len(self.attributes)
+        if int(latent_dim) <= k:
+            raise ValueError(
+                f"latent_dim={latent_dim} must exceed the number of attributes ({k}): each "
+                "attribute owns one unit and its adversary needs the others"
+            )
+        units = list(range(k)) if attribute_units is None else [int(u) for u in attribute_units]
+        if len(units) != k or len(set(units)) != k or not all(0 <= u < int(latent_dim) for u in units):
+            raise ValueError(
+                f"attribute_units must be {k} distinct indices in [0, {latent_dim}); got {attribute_units!r}"
+            )
+        self.attribute_units = units
+        self.excitation_weight = float(excitation_weight)
+        self.inhibition_weight = float(inhibition_weight)
+        self.missing_value = None if missing_value is None else float(missing_value)
+        self.METRIC_NAMES = type(self).METRIC_NAMES + tuple(
+            f"{a}_{m}" for a in self.attributes for m in ("accuracy", "adversary_accuracy")
+        )
+        super().__init__(input_shape=input_shape, latent_dim=latent_dim, **kwargs)
+
+    def create_guidance_layers(self):
+        # === Layers ===
+        self.excitation_heads = [
+            AttributeClassifier(name=f"excitation_{i}") for i in range(len(self.attributes))
+        ]
+        self.adversaries = [
+            AttributeClassifier(name=f"adversary_{i}") for i in range(len(self.attributes))
+        ]
+        for head, adversary in zip(self.excitation_heads, self.adversaries, strict=True):
+            head.build((None, 1))
+            adversary.build((None, self.latent_dim - 1))
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer="adam", adversary_optimizer=None, inhibition_optimizer=None, **kwargs):
+        """Like ``keras.Model.compile``, with the adversary's and the inhibition step's
+        optimizers (default: copies of ``optimizer``)."""
+        super().compile(optimizer=optimizer, **kwargs)
+        self.adversary_optimizer = (
+            _clone_optimizer(self.optimizer) if adversary_optimizer is None
+            else keras.optimizers.get(adversary_optimizer)
+        )
+        self.inhibition_optimizer = (
+            _clone_optimizer(self.optimizer) if inhibition_optimizer is None
+            else keras.optimizers.get(inhibition_optimizer)
+        )
+        # Build the extra optimizers now, inside the model's distribution strategy.
+        with self.distribute_strategy.scope():
+            self.optimizer.build(self.vae_variables)
+            self.adversary_optimizer.build(self.adversary_variables)
+            self.inhibition_optimizer.build(self.encoder_variables)
+
+    def get_compile_config(self):
+        config = super().get_compile_config() or {}
+        if getattr(self, "adversary_optimizer", None) is not None:
+            config["adversary_optimizer"] = keras.saving.serialize_keras_object(
+                self.adversary_optimizer)
+            config["inhibition_optimizer"] = keras.saving.serialize_keras_object(
+                self.inhibition_optimizer)
+        return config
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        extra = {
+            key: keras.saving.deserialize_keras_object(config.pop(key))
+            for key in ("optimizer", "adversary_optimizer", "inhibition_optimizer")
+            if config.get(key) is not None
+        }
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**extra, **config)
+
+    # ------------------------------------------------------------------ variables
+    @property
+    def encoder_variables(self):
+        return (
+            self.encoder.trainable_variables
+            + self.z_mean_head.trainable_variables
+            + self.z_log_var_head.trainable_variables
+        )
+
+    @property
+    def adversary_variables(self):
+        return [v for a in self.adversaries for v in a.trainable_variables]
+
+    @property
+    def vae_variables(self):
+        """Everything phase 1 trains: encoder, decoder and excitation heads."""
+        adversary = {id(v) for v in self.adversary_variables}
+        return [v for v in self.trainable_variables if id(v) not in adversary]
+
+    # ------------------------------------------------------------------ public API
+    def attribute_logits(self, z, training=False):
+        """Excitation-head logits (batch, K), each from its own unit ``z[:, t_k]``."""
+        z = tf.convert_to_tensor(z, dtype=tf.float32)
+        return tf.stack(
+            [
+                tf.cast(head(z[:, u : u + 1], training=training), tf.float32)
+                for head, u in zip(self.excitation_heads, self.attribute_units, strict=True)
+            ],
+            axis=1,
+        )
+
+    def attribute_probabilities(self, z):
+        """``p(y_k = 1 | z[t_k])`` for every attribute, (batch, K)."""
+        return tf.sigmoid(self.attribute_logits(z))
+
+    def adversary_logits(self, z, training=False):
+        """Adversary logits (batch, K), each from all units except ``t_k``."""
+        z = tf.convert_to_tensor(z, dtype=tf.float32)
+        return tf.stack(
+            [
+                tf.cast(adv(self._rest(z, u), training=training), tf.float32)
+                for adv, u in zip(self.adversaries, self.attribute_units, strict=True)
+            ],
+            axis=1,
+        )
+
+    def predict_attributes(self, x):
+        """Attribute probabilities of images from their posterior means, numpy (batch, K)."""
+        return keras.ops.convert_to_numpy(self.attribute_probabilities(self.encode(x)[0]))
+
+    def _rest(self, z, unit):
+        return tf.concat([z[:, :unit], z[:, unit + 1 :]], axis=1)
+
+    # ------------------------------------------------------------------ labels
+    def check_labels(self, y):
+        """Returns ``(targets in {0, 1}, mask of present labels)``, both float32 (batch, K)."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} trains on (images, labels): labels shaped "
+                f"(batch, {len(self.attributes)}) for attributes {self.attributes}"
+            )
+        y = tf.cast(tf.convert_to_tensor(y), tf.float32)
+        if y.shape.rank == 1 and len(self.attributes) == 1:
+            y = y[:, None]
+        if y.shape.rank != 2 or (y.shape[1] is not None and y.shape[1] != len(self.attributes)):
+            raise ValueError(
+                f"labels must have shape (batch, {len(self.attributes)}) for attributes "
+                f"{self.attributes}; got {tuple(y.shape)}"
+            )
+        present = tf.logical_not(tf.math.is_nan(y))
+        if self.missing_value is not None:
+            present = tf.logical_and(present, tf.not_equal(y, self.missing_value))
+        targets = tf.where(present, tf.cast(y > 0, tf.float32), 0.0)
+        return targets, tf.cast(present, tf.float32)
+
+    @staticmethod
+    def _masked_bce(targets, logits, mask):
+        """Sum over labelled examples and attributes, divided by the batch size."""
+        bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits)
+        return tf.reduce_sum(bce * mask) / tf.cast(tf.shape(logits)[0], tf.float32)
+
+    # ------------------------------------------------------------------ the three phases
+    def _replicas(self):
+        return tf.distribute.get_strategy().num_replicas_in_sync
+
+    def vae_step(self, x, targets, mask):
+        """Phase 1: negative ELBO + excitation, on encoder, decoder and excitation heads."""
+        variables = self.vae_variables
+        with tf.GradientTape() as tape:
+            terms = self.compute_loss_terms(x, training=True)
+            z = terms.pop("z")
+            logits = self.attribute_logits(z, training=True)
+            excitation = self._masked_bce(targets, logits, mask)
+            loss = terms["loss"] + self.excitation_weight * excitation
+            scaled = loss / self._replicas()
+        grads = tape.gradient(scaled, variables)
+        self.optimizer.apply(grads, variables)
+        terms.update(loss=loss, excitation=excitation)
+        return terms, z, logits
+
+    def adversary_step(self, z, targets, mask):
+        """Phase 2: the adversaries learn to predict y_k from stop_gradient(z[rest_k])."""
+        z = tf.stop_gradient(z)
+        variables = self.adversary_variables
+        with tf.GradientTape() as tape:
+            logits = self.adversary_logits(z, training=True)
+            loss = self._masked_bce(targets, logits, mask)
+            scaled = loss / self._replicas()
+        grads = tape.gradient(scaled, variables)
+        self.adversary_optimizer.apply(grads, variables)
+        return loss, logits
+
+    def inhibition_step(self, x, mask):
+        """Phase 3: the encoder pushes every adversary's prediction towards 0.5."""
+        variables = self.encoder_variables
+        with tf.GradientTape() as tape:
+            z_mean, z_log_var = self._encode_unchecked(x, training=True)
+            z = self.reparameterize(z_mean, z_log_var)
+            logits = self.adversary_logits(z, training=False)
+            loss = self._masked_bce(tf.fill(tf.shape(logits), 0.5), logits, mask)
+            scaled = self.inhibition_weight * loss / self._replicas()
+        grads = tape.gradient(scaled, variables)
+        self.inhibition_optimizer.apply(grads, variables)
+        return loss
+
+    def compute_loss_terms(self, x, training=False):
+        z_mean, z_log_var = self._encode_unchecked(x, training=training)
+        z = self.reparameterize(z_mean, z_log_var)
+        terms = self._elbo_terms(x, z, z_mean, z_log_var, training)
+        terms["z"] = z
+        return terms
+
+    def _elbo_terms(self, x, z, z_mean, z_log_var, training):
+        import tensorflow_probability as tfp
+
+        logits = self.decode_logits(z, training=training)
+        reconstruction = -tf.reduce_mean(self.observation_distribution(logits=logits).log_prob(x))
+        kl = tf.reduce_mean(
+            tfp.distributions.kl_divergence(self.posterior(z_mean, z_log_var), self.prior())
+        )
+        return {"loss": reconstruction + self.beta * kl, "reconstruction": reconstruction, "kl": kl}
+
+    def _unpack(self, data):
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        x = self.check_images(x)
+        if self.validate_inputs:
+            x = self.check_values(x)
+        targets, mask = self.check_labels(y)
+        return x, targets, mask
+
+    def train_step(self, data):
+        x, targets, mask = self._unpack(data)
+        terms, z, logits = self.vae_step(x, targets, mask)
+        adversary, adv_logits = self.adversary_step(z, targets, mask)
+        inhibition = self.inhibition_step(x, mask)
+        terms.update(adversary=adversary, inhibition=inhibition)
+        return self._update_all(terms, targets, mask, logits, adv_logits)
+
+    def test_step(self, data):
+        x, targets, mask = self._unpack(data)
+        z_mean, z_log_var = self._encode_unchecked(x)
+        z = self.reparameterize(z_mean, z_log_var)
+        terms = self._elbo_terms(x, z, z_mean, z_log_var, training=False)
+        logits = self.attribute_logits(z_mean)
+        adv_logits = self.adversary_logits(z_mean)
+        terms["excitation"] = self._masked_bce(targets, logits, mask)
+        terms["loss"] = terms["loss"] + self.excitation_weight * terms["excitation"]
+        terms["adversary"] = self._masked_bce(targets, adv_logits, mask)
+        terms["inhibition"] = self._masked_bce(tf.fill(tf.shape(adv_logits), 0.5), adv_logits, mask)
+        return self._update_all(terms, targets, mask, logits, adv_logits)
+
+    def _update_all(self, terms, targets, mask, logits, adv_logits):
+        for k, name in enumerate(self.attributes):
+            for suffix, lg in (("accuracy", logits), ("adversary_accuracy", adv_logits)):
+                correct = tf.cast(tf.equal(tf.cast(lg[:, k] > 0, tf.float32), targets[:, k]), tf.float32)
+                self.loss_trackers[f"{name}_{suffix}"].update_state(correct, sample_weight=mask[:, k])
+        return self._update_trackers(terms)
+
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "attributes": list(self.attributes),
+                "attribute_units": list(self.attribute_units),
+                "excitation_weight": self.excitation_weight,
+                "inhibition_weight": self.inhibition_weight,
+                "missing_value": self.missing_value,
+            }
+        )
+        return config
+
