@@ -11,7 +11,9 @@ import numpy as np
 
 from keras_gvae.io import atomic_directory, save_model_atomic, write_json
 
-DEFAULT_BETA = {"guided": 1.0, "vae": 1.0, "beta-vae": 4.0}
+DEFAULT_BETA = {"guided": 1.0, "vae": 1.0, "beta-vae": 4.0, "supervised": 1.0}
+# Natural-image datasets get the Gaussian likelihood; binary ones the Bernoulli.
+GAUSSIAN_DATASETS = ("celeb_a",)
 
 
 @dataclasses.dataclass
@@ -36,6 +38,8 @@ class TrainConfig:
     overwrite: bool = False
     attributes: tuple[str, ...] | None = None
     eval_images: int = 512
+    likelihood: str | None = None
+    export: bool = False
     verbose: int | str = "auto"
 
     def __post_init__(self):
@@ -54,38 +58,73 @@ class TrainConfig:
             raise ValueError(f"model must be one of {tuple(model_registry())}; got {self.model!r}")
         if self.beta is None:
             self.beta = DEFAULT_BETA.get(self.model, 1.0)
+        if isinstance(self.attributes, str):
+            self.attributes = tuple(a.strip() for a in self.attributes.split(",") if a.strip())
+        if self.model == "supervised" and not self.attributes:
+            raise ValueError(
+                "--model supervised needs --attributes NAME[,NAME...] (for shapes, e.g. "
+                "is_heart,right_half; for celeb_a, e.g. Smiling,Male)"
+            )
+        if self.likelihood is None:
+            self.likelihood = "gaussian" if self.dataset in GAUSSIAN_DATASETS else "bernoulli"
 
 
 def model_registry():
     """``--model`` name -> model class."""
-    from keras_gvae.models import VAE, GuidedVAE
+    from keras_gvae.models import VAE, GuidedVAE, SupervisedGuidedVAE
 
-    return {"guided": GuidedVAE, "vae": VAE, "beta-vae": VAE}
+    return {"guided": GuidedVAE, "vae": VAE, "beta-vae": VAE, "supervised": SupervisedGuidedVAE}
 
 
 def default_run_dir(config):
-    return Path("runs") / f"{config.model}-{config.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{config.model}-{dataset_name(config)}-{stamp}"
+
+
+def dataset_name(config):
+    """A short name for the run directory: the dataset, or the folder's name."""
+    return Path(config.dataset).name if Path(config.dataset).is_dir() else config.dataset
+
+
+def make_pipeline(config, seed, batch_size, attributes=None):
+    """Batched ``(images, labels)`` from ``config.dataset``: a name or a folder of images."""
+    from keras_gvae import data
+
+    if Path(config.dataset).is_dir():
+        return data.from_directory(config.dataset, batch_size=batch_size, seed=seed, drop_remainder=True)
+    return data.load(
+        config.dataset, split="train", data_dir=config.data_dir, batch_size=batch_size,
+        seed=seed, attributes=attributes, drop_remainder=True,
+    )
 
 
 def training_data(config):
-    """Returns ``(train_dataset, eval_images, input_shape)`` for ``config.dataset``."""
-    if config.dataset == "shapes":
-        from keras_gvae.data import shapes
+    """Returns ``(train_dataset, eval_images, eval_labels, input_shape)``.
 
-        train = shapes.make_dataset(batch_size=config.batch_size, seed=config.seed)
-        rng = np.random.RandomState(config.seed + 1)
-        data = shapes.ShapesData()
-        eval_images = data.sample_observations(config.eval_images, rng)
-        return train, eval_images.astype(np.float32), data.observation_shape
-    raise ValueError(f"unknown dataset {config.dataset!r}; expected 'shapes'")
+    The training pipeline repeats forever (``fit`` uses ``steps_per_epoch``); the
+    evaluation images are a fixed sample drawn with another seed.
+    """
+    attributes = list(config.attributes) if config.model == "supervised" else None
+    train = make_pipeline(config, config.seed, config.batch_size, attributes).repeat()
+    input_shape = tuple(int(s) for s in train.element_spec[0].shape[1:])
+    held_out = make_pipeline(config, config.seed + 1, 64, attributes).repeat()
+    images, labels = [], []
+    for x, y in held_out.take(-(-config.eval_images // 64)):
+        images.append(x.numpy())
+        labels.append(y.numpy())
+    eval_images = np.concatenate(images)[: config.eval_images].astype(np.float32)
+    eval_labels = np.concatenate(labels)[: config.eval_images]
+    return train, eval_images, eval_labels, input_shape
 
 
 def build_model(config, input_shape):
     import keras
 
     cls = model_registry()[config.model]
+    kwargs = {"attributes": list(config.attributes)} if config.model == "supervised" else {}
     model = cls(
-        input_shape=input_shape, latent_dim=config.latent_dim, beta=config.beta, seed=config.seed
+        input_shape=input_shape, latent_dim=config.latent_dim, beta=config.beta,
+        likelihood=config.likelihood, seed=config.seed, **kwargs,
     )
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
     return model
@@ -105,7 +144,7 @@ def train(config: TrainConfig) -> Path:
 
     out = Path(config.out) if config.out else default_run_dir(config)
     keras.utils.set_random_seed(config.seed)
-    train_ds, eval_images, input_shape = training_data(config)
+    train_ds, eval_images, eval_labels, input_shape = training_data(config)
     model = build_model(config, input_shape)
 
     with atomic_directory(out, overwrite=config.overwrite) as tmp:
@@ -119,6 +158,7 @@ def train(config: TrainConfig) -> Path:
             epochs=config.epochs,
             steps_per_epoch=config.steps_per_epoch,
             callbacks=callbacks,
+            shuffle=False,  # the pipeline shuffles
             verbose=config.verbose,
         )
         seconds = time.perf_counter() - start
@@ -128,8 +168,9 @@ def train(config: TrainConfig) -> Path:
                 f"training stopped early with a non-finite loss after {len(losses)} epochs; "
                 "try a lower --learning-rate"
             )
+        eval_targets = eval_labels.astype(np.float32) if config.model == "supervised" else None
         evaluation = model.evaluate(
-            eval_images, batch_size=config.batch_size, verbose=0, return_dict=True
+            eval_images, eval_targets, batch_size=config.batch_size, verbose=0, return_dict=True
         )
         save_model_atomic(model, tmp / "model.keras")
         write_json(
@@ -152,6 +193,11 @@ def train(config: TrainConfig) -> Path:
         visualization.save_png(
             visualization.traversal_figure(model, x=eval_images[:1]), tmp / "traversal.png"
         )
+        if config.export:
+            from keras_gvae.export import export_saved_model, export_tflite_decoder
+
+            export_saved_model(model, tmp / "saved_model")
+            export_tflite_decoder(model, tmp / "decoder.tflite")
     return out
 
 

@@ -80,13 +80,14 @@ def unit_labels(model):
     return [f"z{u} ({names[u]})" if u in names else f"z{u}" for u in range(model.latent_dim)]
 
 
-def traversal_figure(model, x=None, values=None, zoom=2):
+def traversal_figure(model, x=None, values=None, zoom=None):
     """One panel per renderer of the model ("main", and "sub" for GuidedVAE).
 
     Each row sweeps one latent unit over ``values`` (default -2.5..2.5 in 9 steps)
     around the posterior mean of ``x`` (or zeros).
     """
     values = np.linspace(-2.5, 2.5, 9) if values is None else np.asarray(values)
+    zoom = zoom or (2 if model.image_shape[0] <= 32 else 1)
     labels = unit_labels(model)
     panels = []
     for name in model.decoders():
@@ -96,11 +97,12 @@ def traversal_figure(model, x=None, values=None, zoom=2):
     return side_by_side(panels)
 
 
-def reconstruction_figure(model, x, zoom=2):
+def reconstruction_figure(model, x, zoom=None):
     """Rows: inputs, main reconstructions, and the sub-decoder's renderings if any."""
     import keras
 
     x = np.asarray(x, np.float32)
+    zoom = zoom or (2 if model.image_shape[0] <= 32 else 1)
     z_mean, _ = model.encode(x)
     rows, labels = [x], ["input"]
     for name, render in model.decoders().items():

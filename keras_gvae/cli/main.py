@@ -10,6 +10,7 @@ import sys
 COMMANDS = {
     "train": "keras_gvae.cli.train",
     "traverse": "keras_gvae.cli.traverse",
+    "evaluate": "keras_gvae.cli.evaluate",
 }
 
 

@@ -10,9 +10,15 @@ def add_arguments(parser):
 
     d = TrainConfig()
     parser.add_argument("--model", choices=tuple(model_registry()), default=d.model,
-                        help="guided (unsupervised Guided-VAE), vae, or beta-vae (default: %(default)s)")
+                        help="guided (unsupervised Guided-VAE), supervised (Guided-VAE with "
+                        "--attributes), vae, or beta-vae (default: %(default)s)")
     parser.add_argument("--dataset", default=d.dataset,
-                        help="dataset name (default: the embedded %(default)s)")
+                        help="shapes (embedded, the default), mnist, dsprites, celeb_a, omniglot, "
+                        "or a folder of images")
+    parser.add_argument("--attributes", default=None,
+                        help="comma-separated attribute names for --model supervised")
+    parser.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default=None,
+                        help="default: gaussian for celeb_a, bernoulli otherwise")
     parser.add_argument("--data-dir", default=None, help="folder with local copies of the dataset's files")
     parser.add_argument("--epochs", type=_positive_int, default=d.epochs)
     parser.add_argument("--steps-per-epoch", type=_positive_int, default=d.steps_per_epoch)
@@ -22,8 +28,12 @@ def add_arguments(parser):
                         help="KL weight (default: 1, or 4 for beta-vae)")
     parser.add_argument("--learning-rate", type=float, default=d.learning_rate)
     parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--eval-images", type=_positive_int, default=d.eval_images,
+                        help="held-out images for the final evaluation and pictures")
     parser.add_argument("--out", default=None, help="run directory (default: runs/<model>-<dataset>-<time>)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
+    parser.add_argument("--export", action="store_true",
+                        help="also write saved_model/ (TF Serving) and decoder.tflite into the run")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -34,7 +44,8 @@ def run(args):
         model=args.model, dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
         latent_dim=args.latent_dim, beta=args.beta, learning_rate=args.learning_rate,
-        seed=args.seed, out=args.out, overwrite=args.overwrite,
+        seed=args.seed, out=args.out, overwrite=args.overwrite, attributes=args.attributes,
+        likelihood=args.likelihood, export=args.export, eval_images=args.eval_images,
         verbose=0 if args.quiet else "auto",
     )
     out = train(config)

@@ -1,7 +1,7 @@
 """Layers of keras_gvae."""
 
-from keras_gvae.layers.attribute_classifier import AttributeClassifier
 from keras_gvae.layers.affine_spatial_transformer import AffineSpatialTransformer, affine_theta
+from keras_gvae.layers.attribute_classifier import AttributeClassifier
 from keras_gvae.layers.guidance_decoder import (
     TRANSFORM_PARAMETERS,
     GuidanceDecoder,

@@ -8,6 +8,10 @@ import tensorflow as tf
 
 from keras_gvae.layers.affine_spatial_transformer import AffineSpatialTransformer, affine_theta
 
+# Soft bounds of the transforms: scale in (1/4, 4), translation within 1.5 half-sizes.
+MAX_LOG_SCALE = float(np.log(4.0))
+MAX_TRANSLATION = 1.5
+
 # Each enabled transform owns these deformation units, in this order.
 TRANSFORM_PARAMETERS = {
     "scale": ("scale_x", "scale_y"),
@@ -39,8 +43,10 @@ class GuidanceDecoder(keras.layers.Layer):
     :func:`keras_gvae.losses.orthogonality_penalty`). Each deformation unit drives one
     transform parameter through its own small learned map
     ``p_k = sum_h v_kh tanh(u_kh z_k + c_kh) + d_k`` (a 1 -> ``hidden_units`` -> 1 MLP per
-    unit), and the template is warped by scale ``exp(p)``, rotation angle ``p`` (radians)
-    and translation ``p`` (fractions of the half-size) with
+    unit), and the template is warped by scale ``exp(L tanh(p / L))`` with
+    ``L = log 4`` (a factor in (1/4, 4), about ``exp(p)`` near 0), rotation angle ``p``
+    (radians) and translation ``T tanh(p / T)`` with ``T = 1.5`` (fractions of the
+    half-size), with
     :class:`AffineSpatialTransformer`, composed into a single bilinear resampling.
     The authors' code implements scale and rotation only, as two successive warps.
 
@@ -116,7 +122,8 @@ class GuidanceDecoder(keras.layers.Layer):
         return tf.reshape(tf.sigmoid(logits), (-1, *self.image_shape))
 
     def transform_parameters(self, z_def):
-        """The raw map outputs ``p_k``, a dict name -> (batch,); see the class docstring."""
+        """The transform each unit drives, dict name -> (batch,): scale_x, scale_y (factors),
+        angle (radians), translate_x, translate_y (fractions of the half-size)."""
         z_def = tf.cast(z_def, self.compute_dtype)
         hidden = tf.tanh(
             z_def[:, :, None] * tf.cast(self.map_in_kernel, z_def.dtype)[None]
@@ -124,14 +131,22 @@ class GuidanceDecoder(keras.layers.Layer):
         )
         out = tf.reduce_sum(hidden * tf.cast(self.map_out_kernel, z_def.dtype)[None], axis=-1)
         out = out + tf.cast(self.map_out_bias, z_def.dtype)[None]
-        return {name: out[:, k] for k, name in enumerate(self.parameter_names)}
+        params = {}
+        for k, name in enumerate(self.parameter_names):
+            p = out[:, k]
+            if name.startswith("scale"):
+                p = tf.exp(MAX_LOG_SCALE * tf.tanh(p / MAX_LOG_SCALE))
+            elif name.startswith("translate"):
+                p = MAX_TRANSLATION * tf.tanh(p / MAX_TRANSLATION)
+            params[name] = p
+        return params
 
     def theta(self, z_def):
         """The output-to-source affine maps (batch, 2, 3) that ``z_def`` drives."""
         p = self.transform_parameters(z_def)
         return affine_theta(
-            scale_x=tf.exp(p["scale_x"]) if "scale_x" in p else None,
-            scale_y=tf.exp(p["scale_y"]) if "scale_y" in p else None,
+            scale_x=p.get("scale_x"),
+            scale_y=p.get("scale_y"),
             angle=p.get("angle"),
             translate_x=p.get("translate_x"),
             translate_y=p.get("translate_y"),

@@ -111,8 +111,7 @@ class GuidedVAE(VAE):
     def transform_parameters(self, z):
         """The transform each deformation unit drives: dict of scale_x, scale_y (factors),
         angle (radians), translate_x, translate_y (fractions of the half-size)."""
-        raw = self.guidance_decoder.transform_parameters(self.split_latent(z)[0])
-        return {k: tf.exp(v) if k.startswith("scale") else v for k, v in raw.items()}
+        return self.guidance_decoder.transform_parameters(self.split_latent(z)[0])
 
     def decoders(self):
         return {"main": self.decode, "sub": self.sub_decode}

@@ -33,12 +33,23 @@ def test_output_is_the_content_warped_by_the_driven_affine_map():
         content, tf.reshape(tf.sigmoid(z_cont @ layer.basis + layer.basis_bias), (4, 16, 16, 1)),
         rtol=1e-5)
     p = layer.transform_parameters(z_def)
-    theta = affine_theta(tf.exp(p["scale_x"]), tf.exp(p["scale_y"]), p["angle"],
+    theta = affine_theta(p["scale_x"], p["scale_y"], p["angle"],
                          p["translate_x"], p["translate_y"], size=(16, 16))
     np.testing.assert_allclose(layer(z_def, z_cont),
                                AffineSpatialTransformer()(content, theta), atol=1e-6)
     out = layer(z_def, z_cont).numpy()
     assert out.shape == (4, 16, 16, 1) and out.min() >= 0 and out.max() <= 1
+
+
+def test_transforms_stay_within_their_soft_bounds():
+    layer = make()
+    z = np.linspace(-50, 50, 11, dtype="float32")[:, None] * np.ones((1, 5), "float32")
+    layer.map_out_kernel.assign(layer.map_out_kernel * 100.0)
+    p = {k: v.numpy() for k, v in layer.transform_parameters(z).items()}
+    for name in ("scale_x", "scale_y"):
+        assert np.all(p[name] > 0.25 - 1e-6) and np.all(p[name] < 4.0 + 1e-6)
+    for name in ("translate_x", "translate_y"):
+        assert np.all(np.abs(p[name]) <= 1.5 + 1e-6)
 
 
 def test_each_parameter_depends_only_on_its_own_unit():

@@ -78,7 +78,7 @@ def test_missing_labels_drop_out_of_the_loss():
     np.testing.assert_array_equal(mask, [[1, 1], [0, 1], [1, 0]])
     got = float(model._masked_bce(targets, logits, mask))
     # Only the four present labels count; the sum is divided by the batch size (3).
-    bce = lambda t, l: np.log1p(np.exp(-l)) if t else np.log1p(np.exp(l))  # noqa: E731
+    bce = lambda t, v: np.log1p(np.exp(-v)) if t else np.log1p(np.exp(v))  # noqa: E731
     expected = (bce(1, 2.0) + bce(0, -1.0) + bce(1, 3.0) + bce(0, -2.0)) / 3
     assert got == pytest.approx(expected, rel=1e-5)
     # A missing_value marker behaves exactly like NaN.

@@ -1,0 +1,105 @@
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_gvae.cli.main import main
+
+TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8", "--quiet"]
+RUN_FILES = {"model.keras", "history.csv", "metrics.json", "config.json", "reconstructions.png",
+             "traversal.png"}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "guided"
+    assert main(["train", *TINY, "--latent-dim", "7", "--eval-images", "16", "--out", str(out)]) == 0
+    return out
+
+
+def test_train_writes_a_complete_run_directory(run_dir):
+    assert {p.name for p in run_dir.iterdir()} == RUN_FILES
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert set(metrics["final_epoch"]) == {"loss", "reconstruction", "kl", "sub_reconstruction",
+                                           "orthogonality"}
+    assert all(np.isfinite(v) for v in metrics["evaluation"].values())
+    assert (run_dir / "history.csv").read_text().splitlines()[0].startswith("epoch,")
+    traversal = Image.open(run_dir / "traversal.png")
+    # Two panels (main and sub decoder), 7 rows of 64-pixel tiles.
+    assert traversal.width > 2 * 9 * 64 and traversal.height >= 7 * 64
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["model"] == "guided" and config["latent_dim"] == 7
+    assert not list(run_dir.parent.glob(".*partial*"))
+
+
+def test_existing_out_is_not_overwritten_without_the_flag(run_dir, capsys):
+    before = (run_dir / "metrics.json").read_bytes()
+    assert main(["train", *TINY, "--out", str(run_dir)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert (run_dir / "metrics.json").read_bytes() == before
+
+
+def test_a_failing_run_leaves_no_directory(tmp_path, capsys):
+    out = tmp_path / "bad"
+    assert main(["train", *TINY, "--dataset", "no_such_dataset", "--out", str(out)]) == 2
+    assert "no_such_dataset" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_traverse_draws_a_saved_model(run_dir, tmp_path):
+    out = tmp_path / "t.png"
+    assert main(["traverse", str(run_dir / "model.keras"), "--out", str(out), "--steps", "5"]) == 0
+    assert Image.open(out).size[1] >= 7 * 64
+
+
+def test_unknown_option_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--no-such-flag"])
+    assert exc.value.code == 2
+    assert "unrecognized arguments: --no-such-flag" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--epochs", "zero"])
+    assert "expected a positive integer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [b"", b"not a zip at all", "truncated"])
+def test_unreadable_or_corrupt_model_paths(tmp_path, run_dir, capsys, content):
+    path = tmp_path / "m.keras"
+    if content == "truncated":
+        data = (run_dir / "model.keras").read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    else:
+        path.write_bytes(content)
+    assert main(["traverse", str(path), "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "corrupt or truncated" in err
+    assert main(["traverse", str(tmp_path / "missing.keras"), "--out", "x.png"]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_a_zip_without_a_config_is_rejected(tmp_path, capsys):
+    path = tmp_path / "empty.keras"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("hello.txt", "hi")
+    assert main(["traverse", str(path), "--out", str(tmp_path / "x.png")]) == 2
+    assert "must contain config.json" in capsys.readouterr().err
+
+
+def test_evaluate_writes_metrics_and_the_mi_picture(run_dir, tmp_path, capsys):
+    out = tmp_path / "eval"
+    code = main(["evaluate", str(run_dir), "--metrics", "mig,modularity_explicitness,probes",
+                 "--num-train", "300", "--num-test", "200", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "disentanglement/mig" in printed
+    metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert 0.0 <= metrics["disentanglement/mig"] <= 1.0
+    assert 0.0 <= metrics["probes/shape/linear"] <= 1.0
+    assert Image.open(out / "mi_matrix.png").size[0] > 100
+
+
+def test_evaluate_rejects_unknown_metrics(run_dir, capsys):
+    assert main(["evaluate", str(run_dir), "--metrics", "mig,bogus"]) == 2
+    assert "bogus" in capsys.readouterr().err
