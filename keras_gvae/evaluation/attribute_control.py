@@ -117,8 +117,11 @@ def control_rate(decode_fn, judge_fn, base_codes, unit, low, high, attribute_ind
     return float(np.mean((p_lo < 0.5) & (p_hi > 0.5)))
 
 
-def train_judge(images, labels, epochs=5, batch_size=64, seed=0, verbose=0):
+def train_judge(images, labels, epochs=15, batch_size=64, seed=0, verbose=0):
     """An independent image classifier for the K attributes: a small CNN, sigmoid outputs.
+
+    Three stride-2 convolutions, flattened (keeping where things are: a global pooling
+    could not judge position attributes), a 64-unit hidden layer.
 
     Missing labels (NaN) are masked out of its loss. Returns ``(predict_fn, accuracy)``:
     a function images -> probabilities (N, K), and its training accuracy per attribute.
@@ -136,7 +139,7 @@ def train_judge(images, labels, epochs=5, batch_size=64, seed=0, verbose=0):
     x = inputs
     for filters in (32, 64, 64):
         x = keras.layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Flatten()(x)
     x = keras.layers.Dense(64, activation="relu")(x)
     outputs = keras.layers.Dense(labels.shape[1], activation="sigmoid")(x)
     judge = keras.Model(inputs, outputs, name="judge")
