@@ -40,6 +40,8 @@ class TrainConfig:
     eval_images: int = 512
     likelihood: str | None = None
     export: bool = False
+    slim: bool = False
+    command: str | None = None
     verbose: int | str = "auto"
 
     def __post_init__(self):
@@ -172,10 +174,8 @@ def train(config: TrainConfig) -> Path:
         evaluation = model.evaluate(
             eval_images, eval_targets, batch_size=config.batch_size, verbose=0, return_dict=True
         )
-        save_model_atomic(model, tmp / "model.keras")
-        write_json(
-            tmp / "metrics.json",
-            {
+        save_model_atomic(slim_copy(model) if config.slim else model, tmp / "model.keras")
+        metrics = {
                 "final_epoch": {k: float(v[-1]) for k, v in history.history.items()},
                 "evaluation": {k: float(v) for k, v in evaluation.items()},
                 "training_seconds": seconds,
@@ -183,8 +183,8 @@ def train(config: TrainConfig) -> Path:
                 * config.steps_per_epoch
                 * config.batch_size
                 / seconds,
-            },
-        )
+            }
+        write_json(tmp / "metrics.json", metrics)
         write_json(tmp / "config.json", dataclasses.asdict(config) | {"out": str(out)})
         visualization.save_png(
             visualization.reconstruction_figure(model, eval_images[:10]),
@@ -193,12 +193,78 @@ def train(config: TrainConfig) -> Path:
         visualization.save_png(
             visualization.traversal_figure(model, x=eval_images[:1]), tmp / "traversal.png"
         )
+        exports = []
         if config.export:
             from keras_gvae.export import export_saved_model, export_tflite_decoder
 
             export_saved_model(model, tmp / "saved_model")
-            export_tflite_decoder(model, tmp / "decoder.tflite")
+            exports.append(export_tflite_decoder(model, tmp / "decoder.tflite"))
+        (tmp / "MODEL_CARD.md").write_text(model_card(config, model, metrics, exports, tmp))
     return out
+
+
+def slim_copy(model):
+    """The same model without optimizer state (inference and export; recompile to train on)."""
+    clone = type(model).from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def model_card(config, model, metrics, exports, run_dir):
+    """A short Markdown model card: command, data, training, metrics, files."""
+    import platform
+
+    def size(name):
+        path = Path(run_dir) / name
+        if path.is_dir():
+            total = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        elif path.exists():
+            total = path.stat().st_size
+        else:
+            return None
+        return f"{total / 1e6:.1f} MB"
+
+    lines = [
+        f"# {type(model).__name__} on {dataset_name(config)}",
+        "",
+        "Reproduce with:",
+        "",
+        "```bash",
+        config.command or "gvae train " + " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in dataclasses.asdict(config).items()
+            if v not in (None, False) and k not in ("command", "verbose", "overwrite")),
+        "```",
+        "",
+        f"- Data: {dataset_name(config)}"
+        + (f" from `{config.data_dir}`" if config.data_dir else " (embedded renderer)" if config.dataset == "shapes" else ""),
+        f"- Model: `{type(model).__name__}`, input {model.image_shape}, latent_dim {model.latent_dim}, "
+        f"beta {model.beta}, likelihood {model.likelihood}, {model.count_params():,} weights",
+        f"- Training: {config.epochs} epochs x {config.steps_per_epoch} steps x {config.batch_size} "
+        f"images, Adam {config.learning_rate}, seed {config.seed}: "
+        f"{metrics['training_seconds']:.0f} s on {platform.machine()} ({_cpu_count()} cores), "
+        f"{metrics['images_per_second']:.0f} images/s",
+        "",
+        "| metric | last epoch | held-out |",
+        "|---|---:|---:|",
+    ]
+    for key in sorted(metrics["final_epoch"]):
+        held = metrics["evaluation"].get(key)
+        lines.append(f"| {key} | {metrics['final_epoch'][key]:.4g} | "
+                     + (f"{held:.4g}" if held is not None else "") + " |")
+    lines += ["", "| file | size |", "|---|---:|"]
+    for name in ("model.keras", "saved_model", "decoder.tflite"):
+        if size(name):
+            lines.append(f"| {name} | {size(name)} |")
+    for report in exports:
+        lines.append(f"\nTFLite decoder: max abs error {report.max_abs_error:.2g} vs Keras, "
+                     f"{report.latency_ms:.2f} ms per image.")
+    return "\n".join(lines) + "\n"
+
+
+def _cpu_count():
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def read_metrics(run_dir):

@@ -9,7 +9,7 @@ from keras_gvae.cli.main import main
 
 TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8", "--quiet"]
 RUN_FILES = {"model.keras", "history.csv", "metrics.json", "config.json", "reconstructions.png",
-             "traversal.png"}
+             "traversal.png", "MODEL_CARD.md"}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,22 @@ def test_train_writes_a_complete_run_directory(run_dir):
     assert traversal.width > 2 * 9 * 64 and traversal.height >= 7 * 64
     config = json.loads((run_dir / "config.json").read_text())
     assert config["model"] == "guided" and config["latent_dim"] == 7
+    card = (run_dir / "MODEL_CARD.md").read_text()
+    assert "gvae train --epochs 1 --steps-per-epoch 2" in card and "| reconstruction |" in card
     assert not list(run_dir.parent.glob(".*partial*"))
+
+
+def test_slim_export_run_has_a_small_model_and_deployables(tmp_path):
+    out = tmp_path / "slim"
+    args = ["train", *TINY, "--latent-dim", "7", "--eval-images", "8", "--slim", "--export"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert {"saved_model", "decoder.tflite"} <= {p.name for p in out.iterdir()}
+    assert (out / "saved_model" / "1" / "saved_model.pb").is_file()
+    from keras_gvae.saving import load_model
+
+    model = load_model(out, compile=False)
+    assert getattr(model, "optimizer", None) is None
+    assert "TFLite decoder: max abs error" in (out / "MODEL_CARD.md").read_text()
 
 
 def test_existing_out_is_not_overwritten_without_the_flag(run_dir, capsys):

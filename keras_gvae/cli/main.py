@@ -11,6 +11,7 @@ COMMANDS = {
     "train": "keras_gvae.cli.train",
     "traverse": "keras_gvae.cli.traverse",
     "evaluate": "keras_gvae.cli.evaluate",
+    "export": "keras_gvae.cli.export",
 }
 
 
@@ -28,7 +29,9 @@ def build_parser():
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return args.run(args)
     except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as err:

@@ -34,6 +34,8 @@ def add_arguments(parser):
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
     parser.add_argument("--export", action="store_true",
                         help="also write saved_model/ (TF Serving) and decoder.tflite into the run")
+    parser.add_argument("--slim", action="store_true",
+                        help="save model.keras without optimizer state (smaller; recompile to train on)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -46,6 +48,7 @@ def run(args):
         latent_dim=args.latent_dim, beta=args.beta, learning_rate=args.learning_rate,
         seed=args.seed, out=args.out, overwrite=args.overwrite, attributes=args.attributes,
         likelihood=args.likelihood, export=args.export, eval_images=args.eval_images,
+        slim=args.slim, command=_command_line(args.argv),
         verbose=0 if args.quiet else "auto",
     )
     out = train(config)
@@ -53,6 +56,12 @@ def run(args):
     final = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics["final_epoch"].items()))
     print(f"wrote {out} in {metrics['training_seconds']:.0f} s ({final})")
     return 0
+
+
+def _command_line(argv):
+    import shlex
+
+    return "gvae " + " ".join(shlex.quote(a) for a in argv)
 
 
 def _positive_int(text):
