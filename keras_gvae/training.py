@@ -236,7 +236,8 @@ def model_card(config, model, metrics, exports, run_dir):
         "```",
         "",
         f"- Data: {dataset_name(config)}"
-        + (f" from `{config.data_dir}`" if config.data_dir else " (embedded renderer)" if config.dataset == "shapes" else ""),
+        + (f" from `{config.data_dir}`" if config.data_dir
+           else " (embedded renderer)" if config.dataset.startswith("shapes") else ""),
         f"- Model: `{type(model).__name__}`, input {model.image_shape}, latent_dim {model.latent_dim}, "
         f"beta {model.beta}, likelihood {model.likelihood}, {model.count_params():,} weights",
         f"- Training: {config.epochs} epochs x {config.steps_per_epoch} steps x {config.batch_size} "

@@ -61,7 +61,7 @@ def ground_truth(ctx):
     if ctx.dataset == "shapes":
         from keras_gvae.data.shapes import ShapesData
 
-        return ShapesData()
+        return ShapesData()  # the restricted variants are not full grids: no ground truth
     if ctx.dataset == "dsprites":
         from keras_gvae.data import DSpritesData
 
@@ -119,7 +119,7 @@ def few_shot_group(ctx):
     from keras_gvae.evaluation import few_shot_accuracy
 
     x, y = ctx.labelled_sample(ctx.args.num_test or 2000, ctx.args.seed + 7)
-    y = y.reshape(len(y), -1)[:, 0 if ctx.dataset != "shapes" else 1]
+    y = y.reshape(len(y), -1)[:, 1 if ctx.dataset.startswith("shapes") else 0]
     codes = ctx.representation(x)
     pixels = x.reshape(len(x), -1)
     n_way = min(5, len(np.unique(y)))
@@ -258,7 +258,7 @@ def _unit_names(model):
 
 
 def _label_names(dataset, columns):
-    if dataset == "shapes" and columns == 6:
+    if dataset.startswith("shapes") and columns == 6:
         from keras_gvae.data.shapes import FACTOR_NAMES
 
         return list(FACTOR_NAMES)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from keras_gvae.cli.arguments import positive_int
+
 HELP = "export a saved model as a SavedModel (TF Serving) and/or .tflite files (LiteRT)"
 
 QUANTIZE_CHOICES = ("none", "dynamic", "float16", "int8")
@@ -17,7 +19,7 @@ def add_arguments(parser):
     )
     parser.add_argument(
         "--version",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         help="SavedModel version sub-directory (default: %(default)s)",
     )
@@ -59,7 +61,7 @@ def add_arguments(parser):
     )
     parser.add_argument(
         "--latency-runs",
-        type=_positive_int,
+        type=positive_int,
         default=50,
         help="invocations for the median single-image latency (default: %(default)s)",
     )
@@ -153,15 +155,3 @@ def _table(reports):
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in [header, *rows]
     )
-
-
-def _positive_int(text):
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value

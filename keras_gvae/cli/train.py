@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from keras_gvae.cli.arguments import positive_int
+
 HELP = "train a (Guided-)VAE and write a run directory"
 
 
@@ -20,15 +22,15 @@ def add_arguments(parser):
     parser.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default=None,
                         help="default: gaussian for celeb_a, bernoulli otherwise")
     parser.add_argument("--data-dir", default=None, help="folder with local copies of the dataset's files")
-    parser.add_argument("--epochs", type=_positive_int, default=d.epochs)
-    parser.add_argument("--steps-per-epoch", type=_positive_int, default=d.steps_per_epoch)
-    parser.add_argument("--batch-size", type=_positive_int, default=d.batch_size)
-    parser.add_argument("--latent-dim", type=_positive_int, default=d.latent_dim)
+    parser.add_argument("--epochs", type=positive_int, default=d.epochs)
+    parser.add_argument("--steps-per-epoch", type=positive_int, default=d.steps_per_epoch)
+    parser.add_argument("--batch-size", type=positive_int, default=d.batch_size)
+    parser.add_argument("--latent-dim", type=positive_int, default=d.latent_dim)
     parser.add_argument("--beta", type=float, default=None,
                         help="KL weight (default: 1, or 4 for beta-vae)")
     parser.add_argument("--learning-rate", type=float, default=d.learning_rate)
     parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--eval-images", type=_positive_int, default=d.eval_images,
+    parser.add_argument("--eval-images", type=positive_int, default=d.eval_images,
                         help="held-out images for the final evaluation and pictures")
     parser.add_argument("--out", default=None, help="run directory (default: runs/<model>-<dataset>-<time>)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
@@ -62,15 +64,3 @@ def _command_line(argv):
     import shlex
 
     return "gvae " + " ".join(shlex.quote(a) for a in argv)
-
-
-def _positive_int(text):
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value

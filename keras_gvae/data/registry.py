@@ -23,6 +23,7 @@ bilinear with antialiasing in both sources (they agree within one grey level).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
 
@@ -55,6 +56,7 @@ def load_shapes(
     seed: int = 0,
     shuffle: bool = True,
     num_examples: int | None = None,
+    variant: str = "shapes",
 ) -> tf.data.Dataset:
     """Unbatched shapes from the embedded renderer (`keras_gvae.data.shapes.make_dataset`).
 
@@ -68,9 +70,12 @@ def load_shapes(
         raise DatasetError("'shapes' is rendered by keras_gvae, it has no tfds source")
     if split != "train":
         raise DatasetError(f"'shapes' has one split, 'train'; got {split!r}")
-    from keras_gvae.data.shapes import make_dataset  # Lazy: imports only when used.
+    from keras_gvae.data.shapes import VARIANTS, make_dataset  # Lazy: imports only when used.
 
-    ds = make_dataset(batch_size=None, seed=seed, attributes=attributes, num_examples=num_examples)
+    ds = make_dataset(
+        batch_size=None, seed=seed, attributes=attributes, num_examples=num_examples,
+        factor_values=VARIANTS[variant],
+    )
     size = normalize_image_size(image_size)
     if size is not None:
         ds = ds.map(lambda x, y: (resize_image(x, size), y), num_parallel_calls=tf.data.AUTOTUNE)
@@ -79,6 +84,8 @@ def load_shapes(
 
 LOADERS: dict[str, Loader] = {
     "shapes": load_shapes,
+    # Squares and hearts at two scales, so "is_heart" and "large" are whole binary factors.
+    "shapes_binary": functools.partial(load_shapes, variant="shapes_binary"),
     "mnist": load_mnist,
     "dsprites": load_dsprites,
     "celeb_a": load_celeb_a,

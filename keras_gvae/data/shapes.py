@@ -38,7 +38,7 @@ Example:
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -207,17 +207,50 @@ def render(latents_classes: ArrayLike) -> np.ndarray:
     return images
 
 
-def sample_latents_classes(num: int, rng: np.random.Generator) -> np.ndarray:
+def _check_factor_values(factor_values):
+    """Validates ``{factor name: allowed class indices}``; returns one array per factor."""
+    factor_values = dict(factor_values or {})
+    unknown = [name for name in factor_values if name not in FACTOR_NAMES]
+    if unknown:
+        raise ValueError(f"Unknown factor names {unknown}; valid names are {list(FACTOR_NAMES)}.")
+    allowed = []
+    for name, size in zip(FACTOR_NAMES, FACTOR_SIZES, strict=True):
+        values = np.asarray(factor_values.get(name, range(size)), dtype=np.int64).reshape(-1)
+        if values.size == 0 or values.min() < 0 or values.max() >= size:
+            raise ValueError(
+                f"factor_values[{name!r}] must be a non-empty list of class indices in "
+                f"[0, {size}); got {factor_values.get(name)!r}."
+            )
+        allowed.append(np.unique(values))
+    return allowed
+
+
+def sample_latents_classes(
+    num: int, rng: np.random.Generator, factor_values: Mapping[str, Sequence[int]] | None = None
+) -> np.ndarray:
     """Samples ``num`` dSprites latent-class rows uniformly from the grid.
 
     Args:
         num: number of rows.
         rng: a ``np.random.Generator``.
+        factor_values: optional ``{factor name: allowed class indices}`` restricting the
+            grid (e.g. ``{"shape": [0, 2]}`` for squares and hearts only); factors not
+            named take all their values.
 
     Returns:
         int64 array (num, 6); the colour column is always 0.
     """
-    return np.stack([rng.integers(0, size, size=num) for size in FACTOR_SIZES], axis=1)
+    allowed = _check_factor_values(factor_values)
+    return np.stack([values[rng.integers(0, len(values), size=num)] for values in allowed], axis=1)
+
+
+# === Named variants of the embedded dataset: name -> factor_values ===
+VARIANTS = {
+    "shapes": {},
+    # Squares and hearts at the smallest and largest scale: "is_heart" and "large" are then
+    # whole binary factors, as attributes of real data usually are.
+    "shapes_binary": {"shape": (0, 2), "scale": (0, 5)},
+}
 
 
 # === Binary attributes (for the supervised Guided-VAE) ===
@@ -344,6 +377,7 @@ def make_dataset(
     attributes: Sequence[str] | None = None,
     num_examples: int | None = None,
     chunk_size: int = 256,
+    factor_values: Mapping[str, Sequence[int]] | None = None,
 ) -> tf.data.Dataset:
     """A ``tf.data`` pipeline of rendered shapes with uniformly sampled latents.
 
@@ -361,6 +395,8 @@ def make_dataset(
         num_examples: number of examples before the dataset ends; ``None`` (default) for an
             infinite dataset.
         chunk_size: number of images rendered per numpy call. Defaults to 256.
+        factor_values: optional grid restriction, see :func:`sample_latents_classes`
+            and ``VARIANTS``.
 
     Returns:
         A ``tf.data.Dataset`` of ``(image, labels)``: image float32 (64, 64, 1) in {0, 1};
@@ -383,13 +419,14 @@ def make_dataset(
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be >= 1 or None; got {batch_size}.")
     num_labels = len(FACTOR_SIZES) if names is None else len(names)
+    _check_factor_values(factor_values)
 
     def render_chunk(index):
         index = int(index)
         size = chunk_size
         if num_examples is not None:
             size = min(chunk_size, num_examples - index * chunk_size)
-        latents = sample_latents_classes(size, np.random.default_rng([seed, index]))
+        latents = sample_latents_classes(size, np.random.default_rng([seed, index]), factor_values)
         if names is None:
             labels = latents.astype(np.int32)
         else:

@@ -302,3 +302,21 @@ def test_make_dataset_attribute_labels_agree_with_factors():
     np.testing.assert_array_equal(labels[:, 0], factors[:, 1] == 2)
     with pytest.raises(ValueError, match="valid names"):
         shapes.make_dataset(attributes=["is_triangle"])
+
+
+def test_factor_values_restrict_the_grid():
+    rng = np.random.default_rng(0)
+    rows = shapes.sample_latents_classes(2000, rng, {"shape": [0, 2], "scale": [5]})
+    assert set(np.unique(rows[:, 1])) == {0, 2}
+    assert set(np.unique(rows[:, 2])) == {5}
+    assert len(np.unique(rows[:, 4])) == 32  # unrestricted factors keep every value
+    ds = shapes.make_dataset(batch_size=256, seed=1, attributes=["is_heart", "large"],
+                             factor_values=shapes.VARIANTS["shapes_binary"])
+    _, labels = next(iter(ds))
+    labels = labels.numpy()
+    assert labels[:, 1].min() == 0 and labels[:, 1].max() == 1
+    assert 0.3 < labels[:, 0].mean() < 0.7  # square vs heart, half each
+    with pytest.raises(ValueError, match="Unknown factor names"):
+        shapes.sample_latents_classes(3, rng, {"colour": [0]})
+    with pytest.raises(ValueError, match=r"class indices in \[0, 3\)"):
+        shapes.sample_latents_classes(3, rng, {"shape": [3]})
