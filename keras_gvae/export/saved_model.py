@@ -200,7 +200,8 @@ def build_export_archive(model) -> keras.export.ExportArchive:
         "metadata": (metadata, []),
     }
     archive = keras.export.ExportArchive()
-    archive.track(model)
+    # No archive.track(model): add_endpoint tracks the variables each endpoint uses, and
+    # tracking the model as well stored every weight twice (Keras 3.15), doubling the size.
     for name in signature_names(model):
         fn, specs = endpoints[name]
         archive.add_endpoint(name, fn, input_signature=specs)

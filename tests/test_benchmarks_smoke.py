@@ -1,0 +1,82 @@
+"""The benchmark scripts' ``main`` runs end to end with minimal sizes (no timing asserts)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_pipeline_vs_training_runs(tmp_path):
+    script = load_script("pipeline_vs_training")
+    out = tmp_path / "pipeline.md"
+    text = script.main(
+        [
+            "--datasets",
+            "shapes",
+            "--batches",
+            "2",
+            "--warmup",
+            "1",
+            "--steps",
+            "2",
+            "--warmup-steps",
+            "1",
+            "--memory-batches",
+            "1",
+            "--repeats",
+            "1",
+            "--output",
+            str(out),
+        ]
+    )
+    assert out.read_text() == text
+    assert "| shapes (train) | 64x64x1 | GuidedVAE (bernoulli)" in text
+    assert "Target pipeline / training >= 5x" in text
+
+
+@pytest.mark.slow
+def test_evaluation_protocol_runs(tmp_path):
+    script = load_script("evaluation_protocol")
+    out = tmp_path / "protocol.md"
+    text = script.main(
+        [
+            "--epochs",
+            "1",
+            "--steps-per-epoch",
+            "1",
+            "--metrics",
+            "mig,sap,factor_vae",
+            "--num-train",
+            "64",
+            "--num-test",
+            "32",
+            "--num-eval",
+            "4",
+            "--num-variance-estimate",
+            "64",
+            "--no-what-if",
+            "--output",
+            str(out),
+        ]
+    )
+    assert out.read_text() == text
+    for name in ("| mig |", "| sap |", "| factor_vae |", "| **total** |"):
+        assert name in text
+    assert "Target: full protocol <= 180 s" in text
+
+
+def test_two_worker_makespan():
+    makespan = load_script("evaluation_protocol").two_worker_makespan
+    assert makespan([4.0, 3.0, 3.0]) == 6.0
+    assert makespan([5.0]) == 5.0
+    assert makespan([]) == 0.0
