@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 gvae train --slim --export --overwrite --out saved_models/guided_shapes
 gvae train --dataset mnist --data-dir ../shared/data/mnist --slim --export --overwrite \
     --out saved_models/guided_mnist
-gvae train --model supervised --attributes is_heart,right_half --slim --export --overwrite \
-    --out saved_models/supervised_shapes
+gvae train --model supervised --dataset shapes_binary --attributes is_heart,large --slim \
+    --export --overwrite --out saved_models/supervised_shapes

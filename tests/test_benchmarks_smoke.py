@@ -70,7 +70,7 @@ def test_evaluation_protocol_runs(tmp_path):
         ]
     )
     assert out.read_text() == text
-    for name in ("| mig |", "| sap |", "| factor_vae |", "| **total** |"):
+    for name in ("| **all** |", "| mig |", "| sap |", "| factor_vae |", "| sum |"):
         assert name in text
     assert "Target: full protocol <= 180 s" in text
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.ensemble import GradientBoostingClassifier
 
 from keras_gvae.evaluation.utils import (
@@ -32,6 +33,7 @@ def importance_matrix_gbt(
     codes_test: np.ndarray,
     factors_test: np.ndarray,
     seed: int = 0,
+    n_jobs: int | None = -1,
 ) -> tuple[np.ndarray, float, float]:
     """Relative importance of each code for each factor from gradient boosted trees.
 
@@ -42,6 +44,8 @@ def importance_matrix_gbt(
         codes_train, factors_train, codes_test, factors_test: Validated arrays,
             ``(N, num_codes)`` / ``(N, num_factors)`` and ``(M, ...)``.
         seed: ``random_state`` of the classifiers. Defaults to 0.
+        n_jobs: factors fitted in parallel (joblib); the values do not depend on it.
+            Defaults to -1 (all cores).
 
     Returns:
         ``(importance, train_accuracy, test_accuracy)``: ``importance`` is
@@ -49,14 +53,24 @@ def importance_matrix_gbt(
         trees could not split on); the accuracies are averaged over factors.
     """
     num_codes, num_factors = codes_train.shape[1], factors_train.shape[1]
-    importance = np.zeros((num_codes, num_factors))
-    train_accuracy, test_accuracy = [], []
-    for j in range(num_factors):
+
+    def fit(j):
         model = GradientBoostingClassifier(random_state=seed)
         model.fit(codes_train, factors_train[:, j])
-        importance[:, j] = np.abs(model.feature_importances_)
-        train_accuracy.append(np.mean(model.predict(codes_train) == factors_train[:, j]))
-        test_accuracy.append(np.mean(model.predict(codes_test) == factors_test[:, j]))
+        return (
+            np.abs(model.feature_importances_),
+            np.mean(model.predict(codes_train) == factors_train[:, j]),
+            np.mean(model.predict(codes_test) == factors_test[:, j]),
+        )
+
+    # Factors are independent fits: run them in parallel, the largest (most classes) first.
+    order = sorted(range(num_factors), key=lambda j: -len(np.unique(factors_train[:, j])))
+    fitted = dict(zip(order, Parallel(n_jobs=n_jobs)(delayed(fit)(j) for j in order), strict=True))
+    importance = np.zeros((num_codes, num_factors))
+    for j in range(num_factors):
+        importance[:, j] = fitted[j][0]
+    train_accuracy = [fitted[j][1] for j in range(num_factors)]
+    test_accuracy = [fitted[j][2] for j in range(num_factors)]
     return importance, float(np.mean(train_accuracy)), float(np.mean(test_accuracy))
 
 

@@ -6,7 +6,10 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from keras_gvae.evaluation.beta_vae import beta_vae_score
+from keras_gvae.evaluation.code_table import DEFAULT_MAX_GRID, identity, precompute_codes
 from keras_gvae.evaluation.dci import dci_from_ground_truth
 from keras_gvae.evaluation.factor_vae import factor_vae_score
 from keras_gvae.evaluation.mig import mig_from_ground_truth
@@ -48,6 +51,7 @@ def evaluate_disentanglement(
     seed: int = 0,
     num_train: int | None = None,
     num_test: int | None = None,
+    cache_codes: bool | str = "auto",
     **sizes,
 ) -> dict[str, float]:
     """Computes the selected metrics of ``METRICS`` and returns one flat dict of floats.
@@ -68,6 +72,12 @@ def evaluate_disentanglement(
         num_train: Training size for the metrics that take one. Defaults to ``None`` (each
             metric's default, 10000).
         num_test: Test size for SAP, DCI and modularity. Defaults to ``None`` (5000).
+        cache_codes: encode the whole factor grid once and let every metric look codes up
+            (:mod:`keras_gvae.evaluation.code_table`); the values are those of the
+            direct computation for a *deterministic* ``representation_fn`` (such as a
+            posterior mean). ``"auto"`` (default) does so when the grid has at most
+            2,000,000 points and fewer than the metrics would encode; True forces it
+            (for a finite grid), False never.
         **sizes: Further keyword arguments (``num_eval``, ``batch_size``,
             ``num_variance_estimate``, ``num_bins`` ...), forwarded the same way.
 
@@ -86,6 +96,12 @@ def evaluate_disentanglement(
     unused = sorted(set(sizes) - set().union(*accepted.values()) - {"num_train", "num_test"})
     if unused:
         raise ValueError(f"Arguments {unused} are not accepted by any of the metrics {names}.")
+    grid = int(np.prod(ground_truth_data.factors_num_values))
+    if cache_codes == "auto":
+        cache_codes = grid <= DEFAULT_MAX_GRID and grid < _encodings(names, accepted, sizes)
+    if cache_codes:
+        ground_truth_data = precompute_codes(ground_truth_data, representation_fn)
+        representation_fn = identity
     results: dict[str, float] = {}
     for name in names:
         kwargs = {key: value for key, value in sizes.items() if key in accepted[name]}
@@ -95,3 +111,23 @@ def evaluate_disentanglement(
         else:
             results[name] = float(value)
     return results
+
+
+def _encodings(names, accepted, sizes):
+    """How many observations the selected metrics would encode without a code table."""
+
+    def size(name, key):
+        if key in sizes and key in accepted[name]:
+            return sizes[key]
+        default = inspect.signature(METRICS[name]).parameters.get(key)
+        return default.default if default is not None else 0
+
+    total = 0
+    for name in names:
+        if name in ("factor_vae", "beta_vae"):
+            pairs = 2 if name == "beta_vae" else 1
+            total += pairs * size(name, "batch_size") * (size(name, "num_train") + size(name, "num_eval"))
+            total += size(name, "num_variance_estimate")
+        else:
+            total += size(name, "num_train") + size(name, "num_test")
+    return total
