@@ -14,7 +14,7 @@ from keras_gvae.data.registry import LOADERS, available_datasets, load
 
 
 def test_registry_names():
-    assert available_datasets() == ["celeb_a", "dsprites", "mnist", "omniglot", "shapes"]
+    assert available_datasets() == ["celeb_a", "dsprites", "mnist", "omniglot", "shapes", "shapes_binary"]
     assert set(LOADERS) == set(available_datasets())
 
 
