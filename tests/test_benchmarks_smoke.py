@@ -59,7 +59,7 @@ def test_evaluation_protocol_runs(tmp_path):
             "--metrics",
             "mig,sap,factor_vae",
             "--num-train",
-            "64",
+            "128",
             "--num-test",
             "32",
             "--num-eval",

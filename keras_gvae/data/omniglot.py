@@ -135,6 +135,14 @@ def load_omniglot(
     if use_local_files(TFDS_NAME, source, data_dir, found, EXPECTED_FILES):
         images, labels = read_omniglot(found, size)
         return ArrayExamples(images, labels, {"alphabet_names": ALPHABET_NAMES})
+    if source == "auto" and data_dir is not None:
+        present = [s for s in SPLITS if find_omniglot_archive(data_dir, s) is not None]
+        if present:
+            # Do not let tfds download into a folder of the user's own Omniglot files.
+            raise DatasetNotFoundError(
+                f"{data_dir} holds Omniglot files for the splits {present} but not for "
+                f"{split!r}; choose one of those splits or add {EXPECTED_FILES}"
+            )
     check_split(TFDS_NAME, split, SPLITS, local=False)
     ds = tfds_load(
         TFDS_NAME, split, data_dir, shuffle, seed, EXPECTED_FILES, searched=source == "auto"

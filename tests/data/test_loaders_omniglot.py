@@ -67,3 +67,20 @@ def test_unknown_alphabet_is_named(tmp_path, files):
 def test_local_source_needs_the_archive(tmp_path):
     with pytest.raises(FileNotFoundError, match="images_background.zip"):
         load("omniglot", data_dir=tmp_path, source="local")
+
+
+def test_auto_source_does_not_fall_back_to_tfds_beside_local_files(tmp_path, monkeypatch):
+    import zipfile
+
+    from keras_gvae.data import DatasetNotFoundError, load
+    from keras_gvae.data import loaders
+
+    with zipfile.ZipFile(tmp_path / "images_background_small1.zip", "w") as z:
+        z.writestr("images_background_small1/Latin/character01/0001_01.png", b"")
+
+    def no_tfds(*args, **kwargs):
+        raise AssertionError("tfds must not be called")
+
+    monkeypatch.setattr(loaders, "tfds_load", no_tfds)
+    with pytest.raises(DatasetNotFoundError, match=r"small1.*but not for 'train'"):
+        load("omniglot", split="train", data_dir=tmp_path)
