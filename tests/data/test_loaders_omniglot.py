@@ -72,8 +72,7 @@ def test_local_source_needs_the_archive(tmp_path):
 def test_auto_source_does_not_fall_back_to_tfds_beside_local_files(tmp_path, monkeypatch):
     import zipfile
 
-    from keras_gvae.data import DatasetNotFoundError, load
-    from keras_gvae.data import loaders
+    from keras_gvae.data import DatasetNotFoundError, load, loaders
 
     with zipfile.ZipFile(tmp_path / "images_background_small1.zip", "w") as z:
         z.writestr("images_background_small1/Latin/character01/0001_01.png", b"")
