@@ -88,15 +88,17 @@ def dataset_name(config):
     return Path(config.dataset).name if Path(config.dataset).is_dir() else config.dataset
 
 
-def make_pipeline(config, seed, batch_size, attributes=None):
+def make_pipeline(config, seed, batch_size, attributes=None, drop_remainder=True):
     """Batched ``(images, labels)`` from ``config.dataset``: a name or a folder of images."""
     from keras_gvae import data
 
     if Path(config.dataset).is_dir():
-        return data.from_directory(config.dataset, batch_size=batch_size, seed=seed, drop_remainder=True)
+        return data.from_directory(
+            config.dataset, batch_size=batch_size, seed=seed, drop_remainder=drop_remainder
+        )
     return data.load(
         config.dataset, split="train", data_dir=config.data_dir, batch_size=batch_size,
-        seed=seed, attributes=attributes, drop_remainder=True,
+        seed=seed, attributes=attributes, drop_remainder=drop_remainder,
     )
 
 
@@ -107,9 +109,14 @@ def training_data(config):
     evaluation images are a fixed sample drawn with another seed.
     """
     attributes = list(config.attributes) if config.model == "supervised" else None
-    train = make_pipeline(config, config.seed, config.batch_size, attributes).repeat()
+    train = make_pipeline(config, config.seed, config.batch_size, attributes)
+    if train.cardinality() == 0:
+        raise ValueError(
+            f"dataset {config.dataset!r} has fewer images than --batch-size {config.batch_size}"
+        )
+    train = train.repeat()
     input_shape = tuple(int(s) for s in train.element_spec[0].shape[1:])
-    held_out = make_pipeline(config, config.seed + 1, 64, attributes).repeat()
+    held_out = make_pipeline(config, config.seed + 1, 64, attributes, drop_remainder=False).repeat()
     images, labels = [], []
     for x, y in held_out.take(-(-config.eval_images // 64)):
         images.append(x.numpy())

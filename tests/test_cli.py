@@ -118,3 +118,22 @@ def test_evaluate_writes_metrics_and_the_mi_picture(run_dir, tmp_path, capsys):
 def test_evaluate_rejects_unknown_metrics(run_dir, capsys):
     assert main(["evaluate", str(run_dir), "--metrics", "mig,bogus"]) == 2
     assert "bogus" in capsys.readouterr().err
+
+
+def test_train_on_a_folder_of_images(tmp_path):
+    folder = tmp_path / "digits"
+    rng = np.random.default_rng(0)
+    for label in ("a", "b"):
+        (folder / label).mkdir(parents=True)
+        for i in range(12):
+            pixels = (rng.random((28, 28)) > 0.5).astype(np.uint8) * 255
+            Image.fromarray(pixels, mode="L").save(folder / label / f"{i}.png")
+    out = tmp_path / "run"
+    args = ["train", *TINY, "--dataset", str(folder), "--model", "vae", "--latent-dim", "4",
+            "--eval-images", "8", "--out", str(out)]
+    assert main(args) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["dataset"] == str(folder)
+    from keras_gvae.saving import load_model
+
+    assert load_model(out, compile=False).image_shape == (28, 28, 1)
