@@ -16,8 +16,6 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,21 +27,13 @@ def main():
     )
     args = parser.parse_args()
 
-    import tensorflow as tf
-
     from keras_gvae.data.shapes import ShapesData
     from keras_gvae.evaluation import METRICS, evaluate_disentanglement
     from keras_gvae.evaluation.code_table import identity, precompute_codes
     from keras_gvae.saving import load_model
 
     model = load_model(args.model, compile=False)
-    encode = tf.function(lambda b: model.encode(b)[0], reduce_retracing=True)
-
-    def representation(x):
-        x = np.asarray(x, np.float32)
-        return np.concatenate(
-            [encode(tf.constant(x[i : i + 1024])).numpy() for i in range(0, len(x), 1024)]
-        )
+    representation = model.representation_function(batch_size=1024)
 
     data = ShapesData()
     load = os.getloadavg()[0]

@@ -35,16 +35,8 @@ class Context:
 
     def __init__(self, model, args, dataset, out):
         self.model, self.args, self.dataset, self.out = model, args, dataset, out
-
-    def representation(self, x):
-        """Posterior means, encoded by a compiled function in calls of up to 1024 images."""
-        import tensorflow as tf
-
-        if not hasattr(self, "_encode"):
-            self._encode = tf.function(lambda b: self.model.encode(b)[0], reduce_retracing=True)
-        x = np.asarray(x, np.float32)
-        return np.concatenate([self._encode(tf.constant(x[i : i + 1024])).numpy()
-                               for i in range(0, len(x), 1024)])
+        # Posterior means, encoded by a compiled function in calls of up to 1024 images.
+        self.representation = model.representation_function()
 
     def labelled_sample(self, num, seed, attributes=None):
         """``num`` images and labels from the dataset's training split."""

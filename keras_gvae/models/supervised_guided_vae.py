@@ -281,7 +281,7 @@ class SupervisedGuidedVAE(VAE):
             # encoder could "fool" them by shifting and scaling z instead of removing y_k.
             logits = self.adversary_logits(z, training=True)
             loss = self._masked_bce(tf.fill(tf.shape(logits), 0.5), logits, mask)
-            elbo = self._elbo_terms(x, z, z_mean, z_log_var, training=True)["loss"]
+            elbo = self.elbo_terms(x, z, z_mean, z_log_var, training=True)["loss"]
             scaled = (self.inhibition_weight * loss + elbo) / self._replicas()
         grads = tape.gradient(scaled, variables)
         self.inhibition_optimizer.apply(grads, variables)
@@ -290,19 +290,9 @@ class SupervisedGuidedVAE(VAE):
     def compute_loss_terms(self, x, training=False):
         z_mean, z_log_var = self._encode_unchecked(x, training=training)
         z = self.reparameterize(z_mean, z_log_var)
-        terms = self._elbo_terms(x, z, z_mean, z_log_var, training)
+        terms = self.elbo_terms(x, z, z_mean, z_log_var, training=training)
         terms["z"] = z
         return terms
-
-    def _elbo_terms(self, x, z, z_mean, z_log_var, training):
-        import tensorflow_probability as tfp
-
-        logits = self.decode_logits(z, training=training)
-        reconstruction = -tf.reduce_mean(self.observation_distribution(logits=logits).log_prob(x))
-        kl = tf.reduce_mean(
-            tfp.distributions.kl_divergence(self.posterior(z_mean, z_log_var), self.prior())
-        )
-        return {"loss": reconstruction + self.beta * kl, "reconstruction": reconstruction, "kl": kl}
 
     def _unpack(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -324,7 +314,7 @@ class SupervisedGuidedVAE(VAE):
         x, targets, mask = self._unpack(data)
         z_mean, z_log_var = self._encode_unchecked(x)
         z = self.reparameterize(z_mean, z_log_var)
-        terms = self._elbo_terms(x, z, z_mean, z_log_var, training=False)
+        terms = self.elbo_terms(x, z, z_mean, z_log_var, training=False)
         logits = self.attribute_logits(z_mean)
         adv_logits = self.adversary_logits(z_mean)
         terms["excitation"] = self._masked_bce(targets, logits, mask)

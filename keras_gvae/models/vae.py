@@ -160,9 +160,7 @@ class VAE(keras.Model):
         """Pixel logits (batch, H, W, C) of the main decoder."""
         z = tf.convert_to_tensor(z, dtype=self.compute_dtype)
         if z.shape.rank != 2 or (z.shape[-1] is not None and z.shape[-1] != self.latent_dim):
-            raise ValueError(
-                f"z must have shape (batch, {self.latent_dim}); got {tuple(z.shape)}"
-            )
+            raise ValueError(f"z must have shape (batch, {self.latent_dim}); got {tuple(z.shape)}")
         return tf.cast(self.decoder(z, training=training), tf.float32)
 
     def decode(self, z, training=False):
@@ -236,7 +234,9 @@ class VAE(keras.Model):
         for i, unit in enumerate(units):
             codes[i, :, unit] = values
         images = renderers[decoder](codes.reshape(-1, self.latent_dim))
-        return keras.ops.convert_to_numpy(images).reshape(len(units), len(values), *self.image_shape)
+        return keras.ops.convert_to_numpy(images).reshape(
+            len(units), len(values), *self.image_shape
+        )
 
     def check_images(self, x):
         """Casts ``x`` to float32 and checks its static shape against ``input_shape``."""
@@ -261,12 +261,16 @@ class VAE(keras.Model):
             with tf.control_dependencies(
                 [
                     tf.debugging.assert_greater_equal(
-                        x, 0.0, message="keras_gvae: the Bernoulli likelihood expects pixel "
-                        "values in [0, 1] (scale uint8 images by 1/255); found a value below 0"
+                        x,
+                        0.0,
+                        message="keras_gvae: the Bernoulli likelihood expects pixel "
+                        "values in [0, 1] (scale uint8 images by 1/255); found a value below 0",
                     ),
                     tf.debugging.assert_less_equal(
-                        x, 1.0, message="keras_gvae: the Bernoulli likelihood expects pixel "
-                        "values in [0, 1] (scale uint8 images by 1/255); found a value above 1"
+                        x,
+                        1.0,
+                        message="keras_gvae: the Bernoulli likelihood expects pixel "
+                        "values in [0, 1] (scale uint8 images by 1/255); found a value above 1",
                     ),
                 ]
             ):
@@ -278,19 +282,38 @@ class VAE(keras.Model):
         """All loss terms for a batch of images, as a dict of scalars (``loss`` is the total)."""
         z_mean, z_log_var = self._encode_unchecked(x, training=training)
         z = self.reparameterize(z_mean, z_log_var)
-        logits = self.decode_logits(z, training=training)
-        reconstruction = -tf.reduce_mean(self.observation_distribution(logits=logits).log_prob(x))
-        kl = tf.reduce_mean(
-            tfd.kl_divergence(self.posterior(z_mean, z_log_var), self.prior())
-        )
+        terms = self.elbo_terms(x, z, z_mean, z_log_var, training=training)
         guidance, extra = self.guidance_terms(x, z, z_mean, z_log_var, training=training)
-        terms = {
-            "loss": reconstruction + self.beta * kl + guidance,
-            "reconstruction": reconstruction,
-            "kl": kl,
-        }
+        terms["loss"] = terms["loss"] + guidance
         terms.update(extra)
         return terms
+
+    def elbo_terms(self, x, z, z_mean, z_log_var, training=False):
+        """The negative ELBO of a batch for a given sample ``z``: a dict of scalars
+        ``loss = reconstruction + beta * kl`` (batch means of per-image sums)."""
+        logits = self.decode_logits(z, training=training)
+        reconstruction = -tf.reduce_mean(self.observation_distribution(logits=logits).log_prob(x))
+        kl = tf.reduce_mean(tfd.kl_divergence(self.posterior(z_mean, z_log_var), self.prior()))
+        return {"loss": reconstruction + self.beta * kl, "reconstruction": reconstruction, "kl": kl}
+
+    def representation_function(self, batch_size=1024):
+        """A numpy function images -> posterior means (N, latent_dim), for the metrics.
+
+        Encodes with one compiled function in calls of at most ``batch_size`` images.
+        """
+        encode = tf.function(lambda b: self._encode_unchecked(b)[0], reduce_retracing=True)
+
+        def representation(x):
+            x = np.asarray(x, np.float32)
+            self.check_images(x[:1])
+            return np.concatenate(
+                [
+                    encode(tf.constant(x[i : i + batch_size])).numpy()
+                    for i in range(0, len(x), batch_size)
+                ]
+            )
+
+        return representation
 
     def _encode_unchecked(self, x, training=False):
         features = self.encoder(x, training=training)

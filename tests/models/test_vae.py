@@ -190,3 +190,13 @@ def test_values_outside_unit_interval_and_nan_are_rejected(small_model):
     bad[1, 3, 3, 0] = np.nan
     with pytest.raises(tf.errors.InvalidArgumentError, match="NaN or Inf"):
         small_model.fit(bad, verbose=0, batch_size=4)
+
+
+def test_representation_function_is_the_batched_posterior_mean():
+    model = GuidedVAE(input_shape=(28, 28, 1), latent_dim=7, seed=0)
+    x = binary_images(10, (28, 28, 1))
+    codes = model.representation_function(batch_size=4)(x)
+    assert codes.shape == (10, 7)
+    np.testing.assert_allclose(codes, model.encode(x)[0].numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match=r"expects images shaped \(batch, 28, 28, 1\)"):
+        model.representation_function()(np.zeros((2, 32, 32, 1), "float32"))
