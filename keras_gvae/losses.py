@@ -91,3 +91,31 @@ def orthogonality_penalty(basis):
     gram = tf.matmul(basis, basis, transpose_b=True)
     off_diagonal = gram - tf.linalg.diag(tf.linalg.diag_part(gram))
     return tf.reduce_sum(tf.abs(off_diagonal))
+
+
+MMD_BANDWIDTHS = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+def group_mmd(z, positive, negative, bandwidths=MMD_BANDWIDTHS):
+    """Squared maximum mean discrepancy between two weighted groups of one batch.
+
+    The biased (V-statistic) estimate ``E k(p, p') + E k(n, n') - 2 E k(p, n)`` with the
+    sum of Gaussian kernels ``k(a, b) = sum_s exp(-|a - b|^2 / (2 s^2))``; it is zero
+    exactly when the two weighted empirical distributions coincide.
+
+    Args:
+        z: float tensor (batch, d).
+        positive, negative: float tensors (batch,), non-negative membership weights of
+            the two groups (e.g. label masks); each is normalised to sum to one (an empty
+            group contributes nothing).
+        bandwidths: kernel widths ``s``.
+
+    Returns:
+        Scalar tensor >= 0 (up to rounding).
+    """
+    z = tf.convert_to_tensor(z, tf.float32)
+    sq = tf.reduce_sum(tf.square(z[:, None, :] - z[None, :, :]), axis=-1)
+    kernel = tf.add_n([tf.exp(-sq / (2.0 * s * s)) for s in bandwidths])
+    w = positive / tf.maximum(tf.reduce_sum(positive), 1e-12) - negative / tf.maximum(
+        tf.reduce_sum(negative), 1e-12)
+    return tf.reduce_sum(w[:, None] * kernel * w[None, :])

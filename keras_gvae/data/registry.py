@@ -86,6 +86,8 @@ LOADERS: dict[str, Loader] = {
     "shapes": load_shapes,
     # Squares and hearts at two scales, so "is_heart" and "large" are whole binary factors.
     "shapes_binary": functools.partial(load_shapes, variant="shapes_binary"),
+    # The same, upright (orientation 0 only).
+    "shapes_binary_upright": functools.partial(load_shapes, variant="shapes_binary_upright"),
     "mnist": load_mnist,
     "dsprites": load_dsprites,
     "celeb_a": load_celeb_a,

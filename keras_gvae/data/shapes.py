@@ -250,6 +250,9 @@ VARIANTS = {
     # Squares and hearts at the smallest and largest scale: "is_heart" and "large" are then
     # whole binary factors, as attributes of real data usually are.
     "shapes_binary": {"shape": (0, 2), "scale": (0, 5)},
+    # The same, upright: a square looks the same every 90 degrees and a heart only every
+    # 360, so with rotation the orientation code itself tells the shapes apart.
+    "shapes_binary_upright": {"shape": (0, 2), "scale": (0, 5), "orientation": (0,)},
 }
 
 

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_gvae.layers.attribute_classifier import AttributeClassifier
+from keras_gvae.losses import group_mmd
 from keras_gvae.models.vae import VAE
 
 
@@ -55,6 +56,20 @@ class SupervisedGuidedVAE(VAE):
         excitation_weight: float, the authors' w_cls. Defaults to 200.
         inhibition_weight: float, weight of the encoder's inhibition loss. Defaults to 200.
         missing_value: optional float that marks a missing label (NaN always does).
+        adversary_input: ``"sample"`` (the authors': the adversaries see the sampled z)
+            or ``"mean"`` (they see the posterior mean, the code that the after-the-fact
+            leakage check and downstream users read).
+        adversary_steps: adversary updates per batch (phase 2 repeated). Defaults to 1.
+        excitation_hidden_units, adversary_hidden_units: hidden widths of the heads and
+            adversaries. Default (32, 32), the authors'; ``()`` is a logistic regression.
+        joint_inhibition: bool, also add the inhibition objective (adversaries frozen)
+            to phase 1's loss, so the encoder's main update already works against them.
+            Defaults to False (the authors' separate phase 3 only).
+        inhibition_warmup: int, batches over which the inhibition objective's weight
+            rises linearly from 0 to its full value. Defaults to 0 (full from the start).
+        mmd_weight: float, weight of a non-adversarial inhibition term: the squared MMD
+            (Gaussian kernels) between ``z_mean[rest_k]`` of the positives and of the
+            negatives of each attribute in the batch. Defaults to 0 (off).
         **kwargs: the arguments of :class:`VAE` and standard Keras model arguments.
 
     Example:
@@ -76,6 +91,13 @@ class SupervisedGuidedVAE(VAE):
         excitation_weight=200.0,
         inhibition_weight=200.0,
         missing_value=None,
+        adversary_input="sample",
+        adversary_steps=1,
+        excitation_hidden_units=(32, 32),
+        adversary_hidden_units=(32, 32),
+        joint_inhibition=False,
+        inhibition_warmup=0,
+        mmd_weight=0.0,
         **kwargs,
     ):
         # === Config === (read by create_guidance_layers during VAE.__init__)
@@ -99,6 +121,17 @@ class SupervisedGuidedVAE(VAE):
         self.excitation_weight = float(excitation_weight)
         self.inhibition_weight = float(inhibition_weight)
         self.missing_value = None if missing_value is None else float(missing_value)
+        if adversary_input not in ("mean", "sample"):
+            raise ValueError(f"adversary_input must be 'mean' or 'sample'; got {adversary_input!r}")
+        self.adversary_input = adversary_input
+        if int(adversary_steps) < 1:
+            raise ValueError(f"adversary_steps must be a positive integer; got {adversary_steps!r}")
+        self.adversary_steps = int(adversary_steps)
+        self.excitation_hidden_units = tuple(int(h) for h in excitation_hidden_units)
+        self.adversary_hidden_units = tuple(int(h) for h in adversary_hidden_units)
+        self.joint_inhibition = bool(joint_inhibition)
+        self.inhibition_warmup = int(inhibition_warmup)
+        self.mmd_weight = float(mmd_weight)
         self.METRIC_NAMES = type(self).METRIC_NAMES + tuple(
             f"{a}_{m}" for a in self.attributes for m in ("accuracy", "adversary_accuracy")
         )
@@ -107,10 +140,12 @@ class SupervisedGuidedVAE(VAE):
     def create_guidance_layers(self):
         # === Layers ===
         self.excitation_heads = [
-            AttributeClassifier(name=f"excitation_{i}") for i in range(len(self.attributes))
+            AttributeClassifier(self.excitation_hidden_units, name=f"excitation_{i}")
+            for i in range(len(self.attributes))
         ]
         self.adversaries = [
-            AttributeClassifier(name=f"adversary_{i}") for i in range(len(self.attributes))
+            AttributeClassifier(self.adversary_hidden_units, name=f"adversary_{i}")
+            for i in range(len(self.attributes))
         ]
         for head, adversary in zip(self.excitation_heads, self.adversaries, strict=True):
             head.build((None, 1))
@@ -244,15 +279,17 @@ class SupervisedGuidedVAE(VAE):
         variables = self.vae_variables
         with tf.GradientTape() as tape:
             terms = self.compute_loss_terms(x, training=True)
-            z = terms.pop("z")
+            z, z_mean = terms.pop("z"), terms.pop("z_mean")
             logits = self.attribute_logits(z, training=True)
             excitation = self._masked_bce(targets, logits, mask)
             loss = terms["loss"] + self.excitation_weight * excitation
+            if self.joint_inhibition:
+                loss = loss + self.inhibition_terms(z, z_mean, targets, mask)[1]
             scaled = loss / self._replicas()
         grads = tape.gradient(scaled, variables)
         self.optimizer.apply(grads, variables)
         terms.update(loss=loss, excitation=excitation)
-        return terms, z, logits
+        return terms, (z_mean if self.adversary_input == "mean" else z), logits
 
     def adversary_step(self, z, targets, mask):
         """Phase 2: the adversaries learn to predict y_k from stop_gradient(z[rest_k])."""
@@ -266,7 +303,34 @@ class SupervisedGuidedVAE(VAE):
         self.adversary_optimizer.apply(grads, variables)
         return loss, logits
 
-    def inhibition_step(self, x, mask):
+    def _ramp(self):
+        """Factor of the inhibition terms: rises linearly from 0 to 1 over the first
+        ``inhibition_warmup`` batches (1 throughout when it is 0)."""
+        if self.inhibition_warmup <= 0:
+            return 1.0
+        step = tf.cast(self.optimizer.iterations, tf.float32)
+        return tf.clip_by_value(step / float(self.inhibition_warmup), 0.0, 1.0)
+
+    def inhibition_terms(self, z, z_mean, targets, mask, training=True):
+        """``(inhibition, objective)``: the adversaries' cross-entropy against 0.5 on the
+        code they see, and the encoder's weighted objective ``ramp * (inhibition_weight *
+        inhibition + mmd_weight * sum_k MMD^2(z_mean[rest_k] | y_k = 1, | y_k = 0))``."""
+        seen = z_mean if self.adversary_input == "mean" else z
+        # Batch statistics in the adversaries' BatchNorm: with the moving averages the
+        # encoder could "fool" them by shifting and scaling z instead of removing y_k.
+        logits = self.adversary_logits(seen, training=training)
+        inhibition = self._masked_bce(tf.fill(tf.shape(logits), 0.5), logits, mask)
+        objective = self.inhibition_weight * inhibition
+        if self.mmd_weight > 0:
+            mmd = tf.add_n([
+                group_mmd(self._rest(z_mean, u), targets[:, k] * mask[:, k],
+                          (1.0 - targets[:, k]) * mask[:, k])
+                for k, u in enumerate(self.attribute_units)
+            ])
+            objective = objective + self.mmd_weight * mmd
+        return inhibition, self._ramp() * objective
+
+    def inhibition_step(self, x, targets, mask):
         """Phase 3: the encoder pushes every adversary's prediction towards 0.5.
 
         The encoder's objective here is ``inhibition_weight * inhibition`` plus the
@@ -277,12 +341,9 @@ class SupervisedGuidedVAE(VAE):
         with tf.GradientTape() as tape:
             z_mean, z_log_var = self._encode_unchecked(x, training=True)
             z = self.reparameterize(z_mean, z_log_var)
-            # Batch statistics in the adversaries' BatchNorm: with the moving averages the
-            # encoder could "fool" them by shifting and scaling z instead of removing y_k.
-            logits = self.adversary_logits(z, training=True)
-            loss = self._masked_bce(tf.fill(tf.shape(logits), 0.5), logits, mask)
+            loss, objective = self.inhibition_terms(z, z_mean, targets, mask)
             elbo = self.elbo_terms(x, z, z_mean, z_log_var, training=True)["loss"]
-            scaled = (self.inhibition_weight * loss + elbo) / self._replicas()
+            scaled = (objective + elbo) / self._replicas()
         grads = tape.gradient(scaled, variables)
         self.inhibition_optimizer.apply(grads, variables)
         return loss
@@ -291,7 +352,7 @@ class SupervisedGuidedVAE(VAE):
         z_mean, z_log_var = self._encode_unchecked(x, training=training)
         z = self.reparameterize(z_mean, z_log_var)
         terms = self.elbo_terms(x, z, z_mean, z_log_var, training=training)
-        terms["z"] = z
+        terms["z"], terms["z_mean"] = z, z_mean
         return terms
 
     def _unpack(self, data):
@@ -305,8 +366,9 @@ class SupervisedGuidedVAE(VAE):
     def train_step(self, data):
         x, targets, mask = self._unpack(data)
         terms, z, logits = self.vae_step(x, targets, mask)
-        adversary, adv_logits = self.adversary_step(z, targets, mask)
-        inhibition = self.inhibition_step(x, mask)
+        for _ in range(self.adversary_steps):
+            adversary, adv_logits = self.adversary_step(z, targets, mask)
+        inhibition = self.inhibition_step(x, targets, mask)
         terms.update(adversary=adversary, inhibition=inhibition)
         return self._update_all(terms, targets, mask, logits, adv_logits)
 
@@ -316,7 +378,7 @@ class SupervisedGuidedVAE(VAE):
         z = self.reparameterize(z_mean, z_log_var)
         terms = self.elbo_terms(x, z, z_mean, z_log_var, training=False)
         logits = self.attribute_logits(z_mean)
-        adv_logits = self.adversary_logits(z_mean)
+        adv_logits = self.adversary_logits(z_mean if self.adversary_input == "mean" else z)
         terms["excitation"] = self._masked_bce(targets, logits, mask)
         terms["loss"] = terms["loss"] + self.excitation_weight * terms["excitation"]
         terms["adversary"] = self._masked_bce(targets, adv_logits, mask)
@@ -340,6 +402,13 @@ class SupervisedGuidedVAE(VAE):
                 "excitation_weight": self.excitation_weight,
                 "inhibition_weight": self.inhibition_weight,
                 "missing_value": self.missing_value,
+                "adversary_input": self.adversary_input,
+                "adversary_steps": self.adversary_steps,
+                "excitation_hidden_units": list(self.excitation_hidden_units),
+                "adversary_hidden_units": list(self.adversary_hidden_units),
+                "joint_inhibition": self.joint_inhibition,
+                "inhibition_warmup": self.inhibition_warmup,
+                "mmd_weight": self.mmd_weight,
             }
         )
         return config

@@ -316,6 +316,8 @@ def test_factor_values_restrict_the_grid():
     labels = labels.numpy()
     assert labels[:, 1].min() == 0 and labels[:, 1].max() == 1
     assert 0.3 < labels[:, 0].mean() < 0.7  # square vs heart, half each
+    upright = shapes.sample_latents_classes(500, rng, shapes.VARIANTS["shapes_binary_upright"])
+    assert set(np.unique(upright[:, 3])) == {0} and set(np.unique(upright[:, 1])) == {0, 2}
     with pytest.raises(ValueError, match="Unknown factor names"):
         shapes.sample_latents_classes(3, rng, {"colour": [0]})
     with pytest.raises(ValueError, match=r"class indices in \[0, 3\)"):

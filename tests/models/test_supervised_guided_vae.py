@@ -44,7 +44,7 @@ def test_each_phase_moves_only_its_own_weights():
     assert changed(before, every) == {v.path for v in adv}
 
     before = weights_snapshot(every)
-    model.inhibition_step(xt, mask)
+    model.inhibition_step(xt, targets, mask)
     assert changed(before, every) == {v.path for v in enc}
     assert model.optimizer.iterations.numpy() == 1
     assert model.adversary_optimizer.iterations.numpy() == 1
@@ -159,3 +159,78 @@ def test_three_phase_step_under_mirrored_strategy_on_two_cpus():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
     assert "OK" in done.stdout
+
+
+def test_group_mmd_closed_forms():
+    from keras_gvae.losses import MMD_BANDWIDTHS, group_mmd
+
+    # Two points, one per group: 2 * sum_s (1 - exp(-d^2 / (2 s^2))).
+    d = 1.3
+    z = np.array([[0.0, 0.0], [d, 0.0]], "float32")
+    got = float(group_mmd(z, np.array([1.0, 0.0], "float32"), np.array([0.0, 1.0], "float32")))
+    expected = 2 * sum(1 - np.exp(-(d**2) / (2 * s * s)) for s in MMD_BANDWIDTHS)
+    assert got == pytest.approx(expected, rel=1e-5)
+    # Groups with the same empirical distribution (each point twice, once per group): 0.
+    rng = np.random.default_rng(0)
+    pts = rng.normal(size=(5, 3)).astype("float32")
+    both = np.concatenate([pts, pts])
+    pos = np.r_[np.ones(5), np.zeros(5)].astype("float32")
+    assert float(group_mmd(both, pos, 1 - pos)) == pytest.approx(0.0, abs=1e-5)
+    # Swapping the groups changes nothing; an empty group contributes nothing but its partner.
+    a = float(group_mmd(z, np.array([1.0, 0.0], "float32"), np.array([0.0, 1.0], "float32")))
+    b = float(group_mmd(z, np.array([0.0, 1.0], "float32"), np.array([1.0, 0.0], "float32")))
+    assert a == pytest.approx(b, rel=1e-6)
+
+
+def test_inhibition_options_warmup_adversary_steps_and_input():
+    x, y = planted(16)
+    model = make(inhibition_warmup=10, mmd_weight=5.0, adversary_input="mean")
+    xt, targets, mask = model._unpack((x, y))
+    z_mean, z_log_var = model._encode_unchecked(xt)
+    z = model.reparameterize(z_mean, z_log_var)
+    # Warm-up: no inhibition at step 0, half of it at step 5.
+    _, objective = model.inhibition_terms(z, z_mean, targets, mask)
+    assert float(objective) == 0.0
+    model.optimizer.iterations.assign(5)
+    inhibition, objective = model.inhibition_terms(z, z_mean, targets, mask)
+    from keras_gvae.losses import group_mmd
+    mmd = sum(float(group_mmd(np.delete(z_mean.numpy(), u, axis=1), targets[:, k] * mask[:, k],
+                              (1 - targets[:, k]) * mask[:, k]))
+              for k, u in enumerate(model.attribute_units))
+    full = model.inhibition_weight * float(inhibition) + 5.0 * mmd
+    assert float(objective) == pytest.approx(0.5 * full, rel=1e-4)
+    # adversary_input="mean": the adversaries see the posterior mean, so the inhibition
+    # term does not depend on the sample; with "sample" it does.
+    other = model.reparameterize(z_mean, z_log_var)
+    assert float(model.inhibition_terms(other, z_mean, targets, mask)[0]) == pytest.approx(
+        float(inhibition), rel=1e-6)
+    sampled = make(adversary_input="sample")
+    a = float(sampled.inhibition_terms(z, z_mean, targets, mask)[0])
+    b = float(sampled.inhibition_terms(z_mean, z_mean, targets, mask)[0])
+    assert a != pytest.approx(b, rel=1e-4)
+    # adversary_steps: phase 2 runs that many times per batch.
+    twice = make(adversary_steps=2)
+    twice.train_on_batch(x, y)
+    assert twice.optimizer.iterations.numpy() == 1
+    assert twice.adversary_optimizer.iterations.numpy() == 2
+    with pytest.raises(ValueError, match="adversary_input must be 'mean' or 'sample'"):
+        make(adversary_input="z")
+    with pytest.raises(ValueError, match="adversary_steps must be a positive integer"):
+        make(adversary_steps=0)
+
+
+def test_joint_inhibition_leaves_the_adversaries_alone_in_phase_one():
+    model = make(joint_inhibition=True, mmd_weight=1.0, excitation_hidden_units=(),
+                 adversary_hidden_units=(8,))
+    x, y = planted(16)
+    xt, targets, mask = model._unpack((x, y))
+    every = model.trainable_variables
+    before = weights_snapshot(every)
+    model.vae_step(xt, targets, mask)
+    assert changed(before, every) == {v.path for v in model.vae_variables}
+    # A head without hidden layers is a logistic regression on its unit: 2 weights.
+    assert sum(int(np.prod(v.shape)) for v in model.excitation_heads[0].trainable_variables) == 2
+    clone = SupervisedGuidedVAE.from_config(model.get_config())
+    for name in ("joint_inhibition", "mmd_weight", "adversary_input", "adversary_steps",
+                 "inhibition_warmup", "excitation_hidden_units", "adversary_hidden_units"):
+        assert getattr(clone, name) == getattr(model, name), name
