@@ -37,6 +37,7 @@ class TrainConfig:
     out: str | None = None
     overwrite: bool = False
     attributes: tuple[str, ...] | None = None
+    model_kwargs: dict = dataclasses.field(default_factory=dict)
     eval_images: int = 512
     likelihood: str | None = None
     export: bool = False
@@ -69,6 +70,32 @@ class TrainConfig:
             )
         if self.likelihood is None:
             self.likelihood = "gaussian" if self.dataset in GAUSSIAN_DATASETS else "bernoulli"
+        self.model_kwargs = dict(self.model_kwargs or {})
+        reserved = {"input_shape", "latent_dim", "beta", "likelihood", "seed", "attributes"}
+        clash = sorted(reserved & set(self.model_kwargs))
+        if clash:
+            raise ValueError(f"model arguments {clash} have their own options (--{clash[0].replace('_', '-')})")
+        accepted = model_arguments(self.model)
+        unknown = sorted(set(self.model_kwargs) - accepted)
+        if unknown:
+            raise ValueError(
+                f"unknown model arguments {unknown} for --model {self.model}; expected some of "
+                f"{sorted(accepted - reserved)}"
+            )
+
+
+def model_arguments(model):
+    """Names of the constructor arguments of ``--model``'s class and its bases."""
+    import inspect
+
+    names = set()
+    for cls in model_registry()[model].__mro__:
+        if cls.__module__.startswith("keras_gvae"):
+            names |= {
+                p.name for p in inspect.signature(cls.__init__).parameters.values()
+                if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "self"
+            }
+    return names
 
 
 def model_registry():
@@ -131,6 +158,7 @@ def build_model(config, input_shape):
 
     cls = model_registry()[config.model]
     kwargs = {"attributes": list(config.attributes)} if config.model == "supervised" else {}
+    kwargs.update(config.model_kwargs)
     model = cls(
         input_shape=input_shape, latent_dim=config.latent_dim, beta=config.beta,
         likelihood=config.likelihood, seed=config.seed, **kwargs,
@@ -239,7 +267,8 @@ def model_card(config, model, metrics, exports, run_dir):
         "```bash",
         config.command or "gvae train " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in dataclasses.asdict(config).items()
-            if v not in (None, False) and k not in ("command", "verbose", "overwrite")),
+            if v not in (None, False) and k not in ("command", "verbose", "overwrite", "model_kwargs"))
+        + "".join(f" --model-arg {k}={json.dumps(v)}" for k, v in config.model_kwargs.items()),
         "```",
         "",
         f"- Data: {dataset_name(config)}"

@@ -137,3 +137,28 @@ def test_train_on_a_folder_of_images(tmp_path):
     from keras_gvae.saving import load_model
 
     assert load_model(out, compile=False).image_shape == (28, 28, 1)
+
+
+def test_supervised_train_with_model_arguments(tmp_path, capsys):
+    out = tmp_path / "sup"
+    args = ["train", *TINY, "--model", "supervised", "--dataset", "shapes_binary_upright",
+            "--attributes", "is_heart,large", "--eval-images", "8",
+            "--model-arg", "joint_inhibition=true", "--model-arg", "mmd_weight=10",
+            "--model-arg", "adversary_input=mean"]
+    assert main([*args, "--out", str(out)]) == 0
+    from keras_gvae.saving import load_model
+
+    model = load_model(out)
+    assert (model.joint_inhibition, model.mmd_weight, model.adversary_input) == (True, 10.0, "mean")
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_kwargs"] == {"joint_inhibition": True, "mmd_weight": 10, "adversary_input": "mean"}
+    # Unknown and reserved names are refused before anything is written.
+    assert main(["train", *TINY, "--model-arg", "nope=1", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model arguments ['nope']" in err and "sub_weight" in err
+    assert main(["train", *TINY, "--model-arg", "latent_dim=3", "--out", str(tmp_path / "y")]) == 2
+    assert "--latent-dim" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    with pytest.raises(SystemExit):
+        main(["train", "--model-arg", "no-equals-sign"])
+    assert "expected NAME=VALUE" in capsys.readouterr().err

@@ -14,3 +14,17 @@ def positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def key_value(text):
+    """argparse type: ``NAME=VALUE``, VALUE read as JSON when it parses (numbers, true,
+    false, lists), else kept as a string. Returns ``(name, value)``."""
+    import json
+
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE (e.g. mmd_weight=1000), got {text!r}")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keras_gvae.cli.arguments import positive_int
+from keras_gvae.cli.arguments import key_value, positive_int
 
 HELP = "train a (Guided-)VAE and write a run directory"
 
@@ -19,6 +19,9 @@ def add_arguments(parser):
                         "or a folder of images")
     parser.add_argument("--attributes", default=None,
                         help="comma-separated attribute names for --model supervised")
+    parser.add_argument("--model-arg", action="append", type=key_value, default=[], metavar="NAME=VALUE",
+                        help="extra model constructor argument, repeatable (e.g. --model-arg "
+                        "joint_inhibition=true --model-arg mmd_weight=1000)")
     parser.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default=None,
                         help="default: gaussian for celeb_a, bernoulli otherwise")
     parser.add_argument("--data-dir", default=None, help="folder with local copies of the dataset's files")
@@ -49,6 +52,7 @@ def run(args):
         steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
         latent_dim=args.latent_dim, beta=args.beta, learning_rate=args.learning_rate,
         seed=args.seed, out=args.out, overwrite=args.overwrite, attributes=args.attributes,
+        model_kwargs=dict(args.model_arg),
         likelihood=args.likelihood, export=args.export, eval_images=args.eval_images,
         slim=args.slim, command=_command_line(args.argv),
         verbose=0 if args.quiet else "auto",
