@@ -82,3 +82,16 @@ def test_two_worker_makespan():
     assert makespan([4.0, 3.0, 3.0]) == 6.0
     assert makespan([5.0]) == 5.0
     assert makespan([]) == 0.0
+
+
+@pytest.mark.slow
+def test_supervised_attribute_control_runs(tmp_path):
+    script = load_script("supervised_attribute_control")
+    out = tmp_path / "control.md"
+    row = script.main(["--steps", "2", "--eval-images", "1000", "--config", '{"mmd_weight": 1.0}',
+                       "--output", str(out)])
+    text = out.read_text()
+    assert text.startswith("# Supervised Guided-VAE") and text.rstrip().endswith(row)
+    assert "| shapes_binary_upright | is_heart,large | 2 | 0.001 | mmd_weight=1.0 |" in row
+    script.main(["--steps", "1", "--eval-images", "1000", "--output", str(out)])
+    assert len(out.read_text().strip().splitlines()) == len(text.strip().splitlines()) + 1
