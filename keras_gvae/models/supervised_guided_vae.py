@@ -333,8 +333,9 @@ class SupervisedGuidedVAE(VAE):
     def inhibition_step(self, x, targets, mask):
         """Phase 3: the encoder pushes every adversary's prediction towards 0.5.
 
-        The encoder's objective here is ``inhibition_weight * inhibition`` plus the
-        negative ELBO: without the ELBO anchor, fooling the adversary moved the posterior
+        The encoder's objective here is :meth:`inhibition_terms`' objective (the
+        adversaries' term, plus the MMD term when ``mmd_weight > 0``) plus the negative
+        ELBO: without the ELBO anchor, fooling the adversary moved the posterior
         means without bound (KL over 8000 nats on the shapes within 1500 steps).
         """
         variables = self.encoder_variables
