@@ -289,7 +289,7 @@ class SupervisedGuidedVAE(VAE):
         grads = tape.gradient(scaled, variables)
         self.optimizer.apply(grads, variables)
         terms.update(loss=loss, excitation=excitation)
-        return terms, (z_mean if self.adversary_input == "mean" else z), logits
+        return terms, self.adversary_code(z, z_mean), logits
 
     def adversary_step(self, z, targets, mask):
         """Phase 2: the adversaries learn to predict y_k from stop_gradient(z[rest_k])."""
@@ -303,6 +303,10 @@ class SupervisedGuidedVAE(VAE):
         self.adversary_optimizer.apply(grads, variables)
         return loss, logits
 
+    def adversary_code(self, z, z_mean):
+        """The code the adversaries see: ``z_mean`` or the sample ``z`` (``adversary_input``)."""
+        return z_mean if self.adversary_input == "mean" else z
+
     def _ramp(self):
         """Factor of the inhibition terms: rises linearly from 0 to 1 over the first
         ``inhibition_warmup`` batches (1 throughout when it is 0)."""
@@ -315,7 +319,7 @@ class SupervisedGuidedVAE(VAE):
         """``(inhibition, objective)``: the adversaries' cross-entropy against 0.5 on the
         code they see, and the encoder's weighted objective ``ramp * (inhibition_weight *
         inhibition + mmd_weight * sum_k MMD^2(z_mean[rest_k] | y_k = 1, | y_k = 0))``."""
-        seen = z_mean if self.adversary_input == "mean" else z
+        seen = self.adversary_code(z, z_mean)
         # Batch statistics in the adversaries' BatchNorm: with the moving averages the
         # encoder could "fool" them by shifting and scaling z instead of removing y_k.
         logits = self.adversary_logits(seen, training=training)
@@ -379,7 +383,7 @@ class SupervisedGuidedVAE(VAE):
         z = self.reparameterize(z_mean, z_log_var)
         terms = self.elbo_terms(x, z, z_mean, z_log_var, training=False)
         logits = self.attribute_logits(z_mean)
-        adv_logits = self.adversary_logits(z_mean if self.adversary_input == "mean" else z)
+        adv_logits = self.adversary_logits(self.adversary_code(z, z_mean))
         terms["excitation"] = self._masked_bce(targets, logits, mask)
         terms["loss"] = terms["loss"] + self.excitation_weight * terms["excitation"]
         terms["adversary"] = self._masked_bce(targets, adv_logits, mask)
