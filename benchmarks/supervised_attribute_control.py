@@ -68,13 +68,7 @@ def main(argv=None):
 
     import keras_gvae
     from keras_gvae.data import shapes
-    from keras_gvae.evaluation.attribute_control import (
-        control_rate,
-        excitation_accuracy,
-        leakage,
-        train_judge,
-        unit_sweep_values,
-    )
+    from keras_gvae.evaluation.attribute_control import attribute_control_report
 
     attrs = args.attributes.split(",")
     options = json.loads(args.config)
@@ -95,26 +89,20 @@ def main(argv=None):
                                factor_values=factor_values).take(n_batches)
     images, labels = zip(*[(x.numpy(), y.numpy()) for x, y in test], strict=True)
     x, y = np.concatenate(images), np.concatenate(labels).astype("float32")
-    codes = model.representation_function()(x)
-    n_fit = int(0.8 * len(x))
-    fit, held = slice(0, n_fit), slice(n_fit, None)
-    units = model.attribute_units
-    probs = model.attribute_probabilities(codes[held]).numpy()
-    head = [float(((probs[:, k] > 0.5) == (y[held, k] > 0)).mean()) for k in range(len(attrs))]
-    excite = excitation_accuracy(codes[fit], y[fit], codes[held], y[held], units)
-    leak = leakage(codes[fit], y[fit], codes[held], y[held], units)
-    judge, _ = train_judge(x[fit], y[fit])
-    sweeps = unit_sweep_values(codes[fit], y[fit], units)
-    base = codes[held][:500]
-    control = [
-        control_rate(lambda z: model.decode(z).numpy(), judge, base, units[k], *sweeps[k], attribute_index=k)
-        for k in range(len(attrs))
-    ]
+    report = attribute_control_report(
+        x, y, model.representation_function(), lambda z: model.decode(z).numpy(),
+        lambda z: model.attribute_probabilities(z).numpy(), model.attribute_units, attrs,
+        num_train=int(0.8 * len(x)),
+    )
+
+    def column(key):
+        return [report[a][key] for a in attrs]
+
     row = (
         f"| {args.variant} | {','.join(attrs)} | {args.steps} | {args.lr:g} | "
         f"{', '.join(f'{k}={v}' for k, v in options.items()) or 'defaults'} | {seconds:.0f} | "
-        f"{history['kl'][-1]:.1f} | {fmt(head)} | {fmt(excite)} | "
-        f"{fmt([d['accuracy'] for d in leak])} | {fmt(control)} |"
+        f"{history['kl'][-1]:.1f} | {fmt(column('head_accuracy'))} | {fmt(column('unit_accuracy'))} | "
+        f"{fmt(column('leakage_accuracy'))} | {fmt(column('control_rate'))} |"
     )
     out = Path(args.output)
     text = out.read_text() if out.exists() else HEADER

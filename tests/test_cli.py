@@ -152,6 +152,15 @@ def test_supervised_train_with_model_arguments(tmp_path, capsys):
     assert (model.joint_inhibition, model.mmd_weight, model.adversary_input) == (True, 10.0, "mean")
     config = json.loads((out / "config.json").read_text())
     assert config["model_kwargs"] == {"joint_inhibition": True, "mmd_weight": 10, "adversary_input": "mean"}
+    # gvae evaluate measures attribute control on the run's own dataset.
+    assert main(["evaluate", str(out), "--metrics", "attributes", "--num-train", "200",
+                 "--num-test", "100", "--out", str(tmp_path / "eval")]) == 0
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())["metrics"]
+    for name in ("is_heart", "large"):
+        assert {f"attributes/{name}/{key}" for key in ("head_accuracy", "unit_accuracy", "leakage_accuracy",
+                "majority_rate", "judge_accuracy", "control_rate")} <= set(metrics)
+        assert 0.0 <= metrics[f"attributes/{name}/control_rate"] <= 1.0
+    capsys.readouterr()
     # Unknown and reserved names are refused before anything is written.
     assert main(["train", *TINY, "--model-arg", "nope=1", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err

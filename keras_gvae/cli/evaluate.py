@@ -141,44 +141,19 @@ def omniglot_group(ctx):
 
 
 def attributes_group(ctx):
-    from keras_gvae.evaluation.attribute_control import (
-        control_rate,
-        excitation_accuracy,
-        leakage,
-        train_judge,
-        unit_sweep_values,
-    )
+    from keras_gvae.evaluation.attribute_control import attribute_control_report
 
     model = ctx.model
     if not hasattr(model, "attribute_probabilities"):
         return {}
     n_train, n_test = ctx.args.num_train or 4000, ctx.args.num_test or 1000
     x, y = ctx.labelled_sample(n_train + n_test, ctx.args.seed + 11, attributes=model.attributes)
-    y = y.astype(np.float32)
-    codes = ctx.representation(x)
-    units = model.attribute_units
-    tr, te = slice(0, n_train), slice(n_train, None)
-    heads = np.asarray(model.attribute_probabilities(codes[te]))
-    excite = excitation_accuracy(codes[tr], y[tr], codes[te], y[te], units, seed=ctx.args.seed)
-    leak = leakage(codes[tr], y[tr], codes[te], y[te], units, seed=ctx.args.seed)
-    judge, judge_acc = train_judge(x[tr], y[tr], seed=ctx.args.seed)
-    sweep = unit_sweep_values(codes[tr], y[tr], units)
-
-    def decode(z):
-        return np.asarray(model.decode(z))
-
-    out = {}
-    for k, name in enumerate(model.attributes):
-        present = ~np.isnan(y[te, k])
-        out[f"attributes/{name}/head_accuracy"] = float(
-            ((heads[present, k] > 0.5) == (y[te][present, k] > 0)).mean())
-        out[f"attributes/{name}/unit_accuracy"] = excite[k]
-        out[f"attributes/{name}/leakage_accuracy"] = leak[k]["accuracy"]
-        out[f"attributes/{name}/majority_rate"] = leak[k]["majority_rate"]
-        out[f"attributes/{name}/judge_accuracy"] = judge_acc[k]
-        out[f"attributes/{name}/control_rate"] = control_rate(
-            decode, judge, codes[te][:500], units[k], *sweep[k], attribute_index=k)
-    return out
+    report = attribute_control_report(
+        x, y, ctx.representation, lambda z: np.asarray(model.decode(z)),
+        lambda z: np.asarray(model.attribute_probabilities(z)), model.attribute_units,
+        model.attributes, num_train=n_train, seed=ctx.args.seed,
+    )
+    return {f"attributes/{name}/{key}": value for name, row in report.items() for key, value in row.items()}
 
 
 GROUPS = {

@@ -117,6 +117,54 @@ def control_rate(decode_fn, judge_fn, base_codes, unit, low, high, attribute_ind
     return float(np.mean((p_lo < 0.5) & (p_hi > 0.5)))
 
 
+def attribute_control_report(images, labels, representation_fn, decode_fn, head_fn, units, names,
+                             num_train, seed=0, num_control=500):
+    """Every attribute-control measure of a supervised model, on one labelled sample.
+
+    The first ``num_train`` images fit the after-the-fact classifiers and the judge; the
+    rest are the test set. Per attribute: ``head_accuracy`` (``head_fn`` on the test
+    codes), ``unit_accuracy`` (:func:`excitation_accuracy`), ``leakage_accuracy`` and
+    ``majority_rate`` (:func:`leakage`), ``judge_accuracy`` (:func:`train_judge`) and
+    ``control_rate`` (:func:`control_rate` from the first ``num_control`` test codes).
+
+    Args:
+        images, labels: (N, H, W, C) images and (N, K) labels (NaN = missing).
+        representation_fn: images -> codes (N, d), e.g. posterior means.
+        decode_fn: codes -> images.
+        head_fn: codes -> probabilities (N, K) of the model's own excitation heads.
+        units, names: the K excited units and attribute names.
+
+    Returns:
+        dict name -> dict of the six floats above.
+    """
+    images = np.asarray(images, np.float32)
+    labels = np.asarray(labels, np.float32)
+    if labels.ndim == 1:
+        labels = labels[:, None]
+    if not 0 < num_train < len(images):
+        raise ValueError(f"num_train must be in (0, {len(images)}) to leave a test set; got {num_train}")
+    codes = np.asarray(representation_fn(images))
+    fit, test = slice(0, num_train), slice(num_train, None)
+    heads = np.asarray(head_fn(codes[test]))
+    excite = excitation_accuracy(codes[fit], labels[fit], codes[test], labels[test], units, seed=seed)
+    leak = leakage(codes[fit], labels[fit], codes[test], labels[test], units, seed=seed)
+    judge, judge_accuracy = train_judge(images[fit], labels[fit], seed=seed)
+    sweeps = unit_sweep_values(codes[fit], labels[fit], units)
+    report = {}
+    for k, name in enumerate(names):
+        present = ~np.isnan(labels[test, k])
+        report[name] = {
+            "head_accuracy": float(((heads[present, k] > 0.5) == (labels[test][present, k] > 0)).mean()),
+            "unit_accuracy": excite[k],
+            "leakage_accuracy": leak[k]["accuracy"],
+            "majority_rate": leak[k]["majority_rate"],
+            "judge_accuracy": judge_accuracy[k],
+            "control_rate": control_rate(decode_fn, judge, codes[test][:num_control], units[k],
+                                         *sweeps[k], attribute_index=k),
+        }
+    return report
+
+
 def train_judge(images, labels, epochs=15, batch_size=64, seed=0, verbose=0):
     """An independent image classifier for the K attributes: a small CNN, sigmoid outputs.
 
