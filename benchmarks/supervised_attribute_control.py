@@ -61,6 +61,7 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--config", default="{}", help="JSON of extra SupervisedGuidedVAE arguments")
     parser.add_argument("--eval-images", type=int, default=5000)
+    parser.add_argument("--save", default=None, help="also save the trained model to this .keras path")
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "supervised_attribute_control.md"))
     args = parser.parse_args(argv)
 
@@ -83,6 +84,10 @@ def main(argv=None):
     history = model.fit(data, epochs=max(1, args.steps // per_epoch), steps_per_epoch=per_epoch,
                         verbose=0).history
     seconds = time.perf_counter() - start
+    if args.save:
+        from keras_gvae.io import save_model_atomic
+
+        save_model_atomic(model, args.save)
 
     n_batches = max(1, args.eval_images // 1000)
     test = shapes.make_dataset(batch_size=min(1000, args.eval_images), seed=5, attributes=attrs,

@@ -96,12 +96,17 @@ def orthogonality_penalty(basis):
 MMD_BANDWIDTHS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
-def group_mmd(z, positive, negative, bandwidths=MMD_BANDWIDTHS):
+def group_mmd(z, positive, negative, bandwidths=MMD_BANDWIDTHS, standardize=False, epsilon=1e-4):
     """Squared maximum mean discrepancy between two weighted groups of one batch.
 
     The biased (V-statistic) estimate ``E k(p, p') + E k(n, n') - 2 E k(p, n)`` with the
     sum of Gaussian kernels ``k(a, b) = sum_s exp(-|a - b|^2 / (2 s^2))``; it is zero
     exactly when the two weighted empirical distributions coincide.
+
+    With ``standardize``, every column is first centred and divided by its standard
+    deviation over the whole batch, ``sqrt(var + epsilon)`` (gradients flow through both),
+    so the value does not change when all codes are scaled: an encoder cannot lower it by
+    shrinking the codes towards a point, only by making the groups alike.
 
     Args:
         z: float tensor (batch, d).
@@ -109,11 +114,16 @@ def group_mmd(z, positive, negative, bandwidths=MMD_BANDWIDTHS):
             the two groups (e.g. label masks); each is normalised to sum to one (an empty
             group contributes nothing).
         bandwidths: kernel widths ``s``.
+        standardize: bool, standardise the columns over the batch first.
+        epsilon: added to the variances when standardising.
 
     Returns:
         Scalar tensor >= 0 (up to rounding).
     """
     z = tf.convert_to_tensor(z, tf.float32)
+    if standardize:
+        mean, variance = tf.nn.moments(z, axes=[0], keepdims=True)
+        z = (z - mean) * tf.math.rsqrt(variance + epsilon)
     sq = tf.reduce_sum(tf.square(z[:, None, :] - z[None, :, :]), axis=-1)
     kernel = tf.add_n([tf.exp(-sq / (2.0 * s * s)) for s in bandwidths])
     w = positive / tf.maximum(tf.reduce_sum(positive), 1e-12) - negative / tf.maximum(

@@ -70,6 +70,9 @@ class SupervisedGuidedVAE(VAE):
         mmd_weight: float, weight of a non-adversarial inhibition term: the squared MMD
             (Gaussian kernels) between ``z_mean[rest_k]`` of the positives and of the
             negatives of each attribute in the batch. Defaults to 0 (off).
+        mmd_standardize: bool, standardise ``z_mean[rest_k]`` over the batch before the
+            MMD (see :func:`keras_gvae.losses.group_mmd`), so that shrinking every code
+            towards zero, i.e. posterior collapse, does not lower the term. Defaults to False.
         **kwargs: the arguments of :class:`VAE` and standard Keras model arguments.
 
     Example:
@@ -98,6 +101,7 @@ class SupervisedGuidedVAE(VAE):
         joint_inhibition=False,
         inhibition_warmup=0,
         mmd_weight=0.0,
+        mmd_standardize=False,
         **kwargs,
     ):
         # === Config === (read by create_guidance_layers during VAE.__init__)
@@ -132,6 +136,7 @@ class SupervisedGuidedVAE(VAE):
         self.joint_inhibition = bool(joint_inhibition)
         self.inhibition_warmup = int(inhibition_warmup)
         self.mmd_weight = float(mmd_weight)
+        self.mmd_standardize = bool(mmd_standardize)
         self.METRIC_NAMES = type(self).METRIC_NAMES + tuple(
             f"{a}_{m}" for a in self.attributes for m in ("accuracy", "adversary_accuracy")
         )
@@ -328,7 +333,7 @@ class SupervisedGuidedVAE(VAE):
         if self.mmd_weight > 0:
             mmd = tf.add_n([
                 group_mmd(self._rest(z_mean, u), targets[:, k] * mask[:, k],
-                          (1.0 - targets[:, k]) * mask[:, k])
+                          (1.0 - targets[:, k]) * mask[:, k], standardize=self.mmd_standardize)
                 for k, u in enumerate(self.attribute_units)
             ])
             objective = objective + self.mmd_weight * mmd
@@ -414,6 +419,7 @@ class SupervisedGuidedVAE(VAE):
                 "joint_inhibition": self.joint_inhibition,
                 "inhibition_warmup": self.inhibition_warmup,
                 "mmd_weight": self.mmd_weight,
+                "mmd_standardize": self.mmd_standardize,
             }
         )
         return config

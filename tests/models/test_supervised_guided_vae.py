@@ -182,6 +182,26 @@ def test_group_mmd_closed_forms():
     assert a == pytest.approx(b, rel=1e-6)
 
 
+
+def test_group_mmd_standardized_is_scale_free_and_equals_mmd_of_standardized_codes():
+    from keras_gvae.losses import group_mmd
+
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(12, 3)).astype("float32") * np.array([1.0, 3.0, 0.2], "float32")
+    z[:6] += np.array([0.5, 0.0, 0.1], "float32")
+    pos = np.r_[np.ones(6), np.zeros(6)].astype("float32")
+    # By hand: population standard deviation over the whole batch, variance + epsilon.
+    by_hand = (z - z.mean(0)) / np.sqrt(z.var(0) + 1e-4)
+    expected = float(group_mmd(by_hand, pos, 1 - pos))
+    assert float(group_mmd(z, pos, 1 - pos, standardize=True)) == pytest.approx(expected, rel=1e-4)
+    # Shrinking every code (the route to posterior collapse) leaves it unchanged (up to
+    # epsilon, here made negligible); the plain MMD falls towards zero.
+    small = 0.05 * z
+    exact = float(group_mmd(z, pos, 1 - pos, standardize=True, epsilon=1e-10))
+    assert float(group_mmd(small, pos, 1 - pos, standardize=True, epsilon=1e-10)) == pytest.approx(exact, rel=1e-3)
+    assert float(group_mmd(small, pos, 1 - pos)) < 0.2 * float(group_mmd(z, pos, 1 - pos))
+
+
 def test_inhibition_options_warmup_adversary_steps_and_input():
     x, y = planted(16)
     model = make(inhibition_warmup=10, mmd_weight=5.0, adversary_input="mean")
@@ -220,7 +240,7 @@ def test_inhibition_options_warmup_adversary_steps_and_input():
 
 
 def test_joint_inhibition_leaves_the_adversaries_alone_in_phase_one():
-    model = make(joint_inhibition=True, mmd_weight=1.0, excitation_hidden_units=(),
+    model = make(joint_inhibition=True, mmd_weight=1.0, mmd_standardize=True, excitation_hidden_units=(),
                  adversary_hidden_units=(8,))
     x, y = planted(16)
     xt, targets, mask = model._unpack((x, y))
@@ -231,6 +251,6 @@ def test_joint_inhibition_leaves_the_adversaries_alone_in_phase_one():
     # A head without hidden layers is a logistic regression on its unit: 2 weights.
     assert sum(int(np.prod(v.shape)) for v in model.excitation_heads[0].trainable_variables) == 2
     clone = SupervisedGuidedVAE.from_config(model.get_config())
-    for name in ("joint_inhibition", "mmd_weight", "adversary_input", "adversary_steps",
+    for name in ("joint_inhibition", "mmd_weight", "mmd_standardize", "adversary_input", "adversary_steps",
                  "inhibition_warmup", "excitation_hidden_units", "adversary_hidden_units"):
         assert getattr(clone, name) == getattr(model, name), name
