@@ -1,6 +1,6 @@
 """Does the supervised Guided-VAE meet issue #3's attribute-control targets on the shapes?
 
-Trains one ``SupervisedGuidedVAE(latent_dim=10)`` on an embedded shapes variant
+Trains one ``SupervisedGuidedVAE`` (latent_dim 10 unless ``--config`` sets it) on an embedded shapes variant
 (default ``shapes_binary_upright`` with attributes ``is_heart,large``) for ``--steps``
 batches of 64 (seed 0), with extra constructor arguments from ``--config`` (JSON, e.g.
 ``'{"joint_inhibition": true, "inhibition_warmup": 1000}'``), then measures on 5,000 fresh
@@ -76,8 +76,8 @@ def main(argv=None):
     factor_values = shapes.VARIANTS[args.variant]
     keras.utils.set_random_seed(0)
     data = shapes.make_dataset(batch_size=64, seed=0, attributes=attrs, factor_values=factor_values)
-    model = keras_gvae.SupervisedGuidedVAE(input_shape=(64, 64, 1), latent_dim=10, attributes=attrs,
-                                           seed=0, **options)
+    model = keras_gvae.SupervisedGuidedVAE(**{"input_shape": (64, 64, 1), "latent_dim": 10, "attributes": attrs,
+                                              "seed": 0, **options})
     model.compile(optimizer=keras.optimizers.Adam(args.lr))
     per_epoch = min(100, args.steps)
     start = time.perf_counter()

@@ -25,3 +25,23 @@ def test_rejects_mismatched_names(tmp_path):
     with pytest.raises(ValueError, match="code names"):
         plot_mi_matrix(np.zeros((2, 3)), tmp_path / "mi.png", code_names=["a"])
     assert not list(tmp_path.iterdir())
+
+
+def test_attribute_sweep_codes_and_figure():
+    from keras_gvae import SupervisedGuidedVAE
+    from keras_gvae.visualization import attribute_sweep_codes, attribute_sweep_figure
+
+    codes = np.arange(6, dtype=np.float32).reshape(2, 3)
+    grid_codes = attribute_sweep_codes(codes, 1, [-1.0, 0.0, 1.0])
+    assert grid_codes.shape == (2, 3, 3)
+    np.testing.assert_array_equal(grid_codes[:, :, 1], [[-1, 0, 1], [-1, 0, 1]])
+    np.testing.assert_array_equal(grid_codes[:, :, [0, 2]], np.repeat(codes[:, None, [0, 2]], 3, axis=1))
+    with pytest.raises(ValueError, match="unit in"):
+        attribute_sweep_codes(codes, 3, [0.0])
+    model = SupervisedGuidedVAE(input_shape=(28, 28, 1), latent_dim=3, attributes=["a", "b"])
+    x = np.random.default_rng(0).random((2, 28, 28, 1)).astype("float32")
+    figure = attribute_sweep_figure(model, x, [(-1.0, 1.0), (0.0, 2.0)], steps=4)
+    # Two panels side by side, each two rows of four 28x28 tiles at zoom 2 under a title.
+    tile_rows = 2 * (2 * (28 + 2) + 2)
+    assert figure.height == tile_rows + 16
+    assert figure.width > 2 * 2 * (4 * (28 + 2) + 2)
