@@ -111,16 +111,6 @@ def reconstruction_figure(model, x, zoom=None):
     return labelled_panel(np.stack(rows), labels, zoom=zoom)
 
 
-def attribute_sweep_codes(codes, unit, values):
-    """Codes (rows, len(values), d): each row is one base code with ``unit`` set to each value."""
-    codes = np.asarray(codes, np.float32)
-    values = np.asarray(values, np.float32)
-    if codes.ndim != 2 or not 0 <= unit < codes.shape[1]:
-        raise ValueError(f"expected codes (N, d) and a unit in [0, d); got {codes.shape} and unit {unit}")
-    out = np.repeat(codes[:, None, :], len(values), axis=1)
-    out[:, :, unit] = values[None, :]
-    return out
-
 
 def attribute_sweep_figure(model, x, ranges, steps=7):
     """What each excited unit of a supervised model does to real images.
@@ -128,19 +118,14 @@ def attribute_sweep_figure(model, x, ranges, steps=7):
     One panel per attribute: each row is one image of ``x`` (its posterior mean), with
     the attribute's unit swept from ``ranges[k][0]`` to ``ranges[k][1]`` in ``steps`` values
     (e.g. the negatives' and positives' means, or percentiles of the held-out codes) and
-    every other unit left where the image put it.
+    every other unit left where the image put it (``model.traverse`` of that unit).
     """
-    import keras
-
     x = np.asarray(x, np.float32)
-    codes = keras.ops.convert_to_numpy(model.encode(x)[0])
     zoom = 2 if model.image_shape[0] <= 32 else 1
     panels = []
     for name, unit, (low, high) in zip(model.attributes, model.attribute_units, ranges, strict=True):
         values = np.linspace(low, high, steps)
-        grid_codes = attribute_sweep_codes(codes, unit, values)
-        images = keras.ops.convert_to_numpy(model.decode(grid_codes.reshape(-1, codes.shape[1])))
-        images = images.reshape(len(x), steps, *images.shape[1:])
+        images = np.stack([model.traverse(x=image, units=[unit], values=values)[0] for image in x])
         title = f"z{unit} ({name}): {low:+.2f} .. {high:+.2f}"
         panels.append(labelled_panel(images, [f"image {i}" for i in range(len(x))], title=title, zoom=zoom))
     return side_by_side(panels)

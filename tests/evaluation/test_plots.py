@@ -27,17 +27,10 @@ def test_rejects_mismatched_names(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_attribute_sweep_codes_and_figure():
+def test_attribute_sweep_figure():
     from keras_gvae import SupervisedGuidedVAE
-    from keras_gvae.visualization import attribute_sweep_codes, attribute_sweep_figure
+    from keras_gvae.visualization import attribute_sweep_figure, to_uint8
 
-    codes = np.arange(6, dtype=np.float32).reshape(2, 3)
-    grid_codes = attribute_sweep_codes(codes, 1, [-1.0, 0.0, 1.0])
-    assert grid_codes.shape == (2, 3, 3)
-    np.testing.assert_array_equal(grid_codes[:, :, 1], [[-1, 0, 1], [-1, 0, 1]])
-    np.testing.assert_array_equal(grid_codes[:, :, [0, 2]], np.repeat(codes[:, None, [0, 2]], 3, axis=1))
-    with pytest.raises(ValueError, match="unit in"):
-        attribute_sweep_codes(codes, 3, [0.0])
     model = SupervisedGuidedVAE(input_shape=(28, 28, 1), latent_dim=3, attributes=["a", "b"])
     x = np.random.default_rng(0).random((2, 28, 28, 1)).astype("float32")
     figure = attribute_sweep_figure(model, x, [(-1.0, 1.0), (0.0, 2.0)], steps=4)
@@ -45,3 +38,9 @@ def test_attribute_sweep_codes_and_figure():
     tile_rows = 2 * (2 * (28 + 2) + 2)
     assert figure.height == tile_rows + 16
     assert figure.width > 2 * 2 * (4 * (28 + 2) + 2)
+    # The last tile of the first panel's first row is image 0 decoded with unit 0 at +1.0
+    # (labels "image i" take 8 + 6 * 7 pixels; the 2-pixel grid padding is zoomed too).
+    left, top = 8 + 6 * 7 + 2 * 2 + 3 * 2 * (28 + 2), 16 + 2 * 2
+    tile = np.asarray(figure)[top : top + 56 : 2, left : left + 56 : 2]
+    expected = to_uint8(model.traverse(x=x[0], units=[0], values=[1.0])[0, 0])
+    np.testing.assert_array_equal(tile, expected)

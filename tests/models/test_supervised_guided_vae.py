@@ -182,7 +182,6 @@ def test_group_mmd_closed_forms():
     assert a == pytest.approx(b, rel=1e-6)
 
 
-
 def test_group_mmd_standardized_is_scale_free_and_equals_mmd_of_standardized_codes():
     from keras_gvae.losses import group_mmd
 
