@@ -60,6 +60,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--config", default="{}", help="JSON of extra SupervisedGuidedVAE arguments")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (data order, initial weights)")
     parser.add_argument("--eval-images", type=int, default=5000)
     parser.add_argument("--save", default=None, help="also save the trained model to this .keras path")
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "supervised_attribute_control.md"))
@@ -74,10 +75,10 @@ def main(argv=None):
     attrs = args.attributes.split(",")
     options = json.loads(args.config)
     factor_values = shapes.VARIANTS[args.variant]
-    keras.utils.set_random_seed(0)
-    data = shapes.make_dataset(batch_size=64, seed=0, attributes=attrs, factor_values=factor_values)
+    keras.utils.set_random_seed(args.seed)
+    data = shapes.make_dataset(batch_size=64, seed=args.seed, attributes=attrs, factor_values=factor_values)
     model = keras_gvae.SupervisedGuidedVAE(**{"input_shape": (64, 64, 1), "latent_dim": 10, "attributes": attrs,
-                                              "seed": 0, **options})
+                                              "seed": args.seed, **options})
     model.compile(optimizer=keras.optimizers.Adam(args.lr))
     per_epoch = min(100, args.steps)
     start = time.perf_counter()
@@ -103,16 +104,21 @@ def main(argv=None):
     def column(key):
         return [report[a][key] for a in attrs]
 
+    shown = {**({"seed": args.seed} if args.seed else {}), **options}
     row = (
         f"| {args.variant} | {','.join(attrs)} | {args.steps} | {args.lr:g} | "
-        f"{', '.join(f'{k}={v}' for k, v in options.items()) or 'defaults'} | {seconds:.0f} | "
+        f"{', '.join(f'{k}={v}' for k, v in shown.items()) or 'defaults'} | {seconds:.0f} | "
         f"{history['kl'][-1]:.1f} | {fmt(column('head_accuracy'))} | {fmt(column('unit_accuracy'))} | "
-        f"{fmt(column('leakage_accuracy'))} | {fmt(column('control_rate'))} |"
+        f"{fmt(column('leakage_accuracy'))} (majority {fmt(column('majority_rate'))}) | "
+        f"{fmt(column('control_rate'))} |"
     )
     out = Path(args.output)
     text = out.read_text() if out.exists() else HEADER
     text = text.rstrip("\n") + "\n" + row + "\n"
-    out.write_text(text)
+    from keras_gvae.io import atomic_file
+
+    with atomic_file(out, "w") as f:
+        f.write(text)
     print(row)
     return row
 

@@ -94,9 +94,10 @@ def test_supervised_attribute_control_runs(tmp_path):
     assert text.startswith("# Supervised Guided-VAE") and text.rstrip().endswith(row)
     assert "| shapes_binary_upright | is_heart,large | 2 | 0.001 | mmd_weight=1.0 |" in row
     saved = tmp_path / "m.keras"
-    script.main(["--steps", "1", "--eval-images", "1000", "--output", str(out), "--save", str(saved),
-                 "--config", '{"latent_dim": 4}'])
+    row = script.main(["--steps", "1", "--eval-images", "1000", "--output", str(out), "--save", str(saved),
+                       "--seed", "3", "--config", '{"latent_dim": 4}'])
     assert len(out.read_text().strip().splitlines()) == len(text.strip().splitlines()) + 1
+    assert "| seed=3, latent_dim=4 |" in row and "(majority 0." in row
     from keras_gvae.saving import load_model
 
     assert load_model(saved, compile=False).latent_dim == 4

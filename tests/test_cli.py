@@ -158,7 +158,7 @@ def test_supervised_train_with_model_arguments(tmp_path, capsys):
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())["metrics"]
     for name in ("is_heart", "large"):
         assert {f"attributes/{name}/{key}" for key in ("head_accuracy", "unit_accuracy", "leakage_accuracy",
-                "majority_rate", "judge_accuracy", "control_rate")} <= set(metrics)
+                "leakage_stderr", "majority_rate", "judge_accuracy", "control_rate")} <= set(metrics)
         assert 0.0 <= metrics[f"attributes/{name}/control_rate"] <= 1.0
     capsys.readouterr()
     # Unknown and reserved names are refused before anything is written.

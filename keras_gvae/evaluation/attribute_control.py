@@ -63,7 +63,10 @@ def leakage(codes_train, labels_train, codes_test, labels_test, units, seed=0, h
     leaves it at about the majority-class rate of the test labels.
 
     Returns:
-        list of K dicts: ``accuracy``, ``majority_rate`` and ``excess`` (their difference).
+        list of K dicts: ``accuracy``, ``majority_rate``, ``excess`` (their difference) and
+        ``stderr``, the binomial standard error of ``accuracy`` on this test set,
+        ``sqrt(a (1 - a) / n)``: with 1,000 test codes near chance it is ~0.016, so a
+        5-point bound is about three standard errors wide.
     """
     codes_train, labels_train = _check(codes_train, labels_train, units)
     codes_test, labels_test = _check(codes_test, labels_test, units)
@@ -77,7 +80,9 @@ def leakage(codes_train, labels_train, codes_test, labels_test, units, seed=0, h
         clf.fit(scaler.transform(codes_train[keep][:, rest]), y)
         accuracy = float(clf.score(scaler.transform(codes_test[keep_t][:, rest]), y_t))
         majority = float(max(y_t.mean(), 1 - y_t.mean()))
-        out.append({"accuracy": accuracy, "majority_rate": majority, "excess": accuracy - majority})
+        stderr = float(np.sqrt(accuracy * (1.0 - accuracy) / len(y_t)))
+        out.append({"accuracy": accuracy, "majority_rate": majority, "excess": accuracy - majority,
+                    "stderr": stderr})
     return out
 
 
@@ -123,8 +128,8 @@ def attribute_control_report(images, labels, representation_fn, decode_fn, head_
 
     The first ``num_train`` images fit the after-the-fact classifiers and the judge; the
     rest are the test set. Per attribute: ``head_accuracy`` (``head_fn`` on the test
-    codes), ``unit_accuracy`` (:func:`excitation_accuracy`), ``leakage_accuracy`` and
-    ``majority_rate`` (:func:`leakage`), ``judge_accuracy`` (:func:`train_judge`) and
+    codes), ``unit_accuracy`` (:func:`excitation_accuracy`), ``leakage_accuracy``,
+    ``leakage_stderr`` and ``majority_rate`` (:func:`leakage`), ``judge_accuracy`` (:func:`train_judge`) and
     ``control_rate`` (:func:`control_rate` from the first ``num_control`` test codes).
 
     Args:
@@ -135,7 +140,7 @@ def attribute_control_report(images, labels, representation_fn, decode_fn, head_
         units, names: the K excited units and attribute names.
 
     Returns:
-        dict name -> dict of the six floats above.
+        dict name -> dict of the seven floats above.
     """
     images = np.asarray(images, np.float32)
     labels = np.asarray(labels, np.float32)
@@ -157,6 +162,7 @@ def attribute_control_report(images, labels, representation_fn, decode_fn, head_
             "head_accuracy": float(((heads[present, k] > 0.5) == (labels[test][present, k] > 0)).mean()),
             "unit_accuracy": excite[k],
             "leakage_accuracy": leak[k]["accuracy"],
+            "leakage_stderr": leak[k]["stderr"],
             "majority_rate": leak[k]["majority_rate"],
             "judge_accuracy": judge_accuracy[k],
             "control_rate": control_rate(decode_fn, judge, codes[test][:num_control], units[k],

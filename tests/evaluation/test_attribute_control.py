@@ -41,6 +41,11 @@ def test_leakage_is_at_majority_only_when_the_rest_is_clean():
     leaky = leakage(codes_with(y, leak_into=3), y, codes_with(yt, leak_into=3, seed=1), yt, [0])[0]
     assert leaky["accuracy"] >= 0.95  # a copy of the label in unit 3 is found
     assert leaky["excess"] == pytest.approx(leaky["accuracy"] - majority)
+    # Binomial standard error of an accuracy on len(yt) test labels.
+    for result in (clean, leaky):
+        a = result["accuracy"]
+        assert result["stderr"] == pytest.approx(np.sqrt(a * (1 - a) / len(yt)))
+    assert clean["stderr"] > 0.02  # near chance on 300 labels: ~0.029
 
 
 def test_missing_labels_are_dropped_and_sweeps_are_class_means():
