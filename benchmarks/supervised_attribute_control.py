@@ -60,6 +60,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--config", default="{}", help="JSON of extra SupervisedGuidedVAE arguments")
+    parser.add_argument("--clip-norm", type=float, default=None, help="Adam's global_clipnorm (default: none)")
     parser.add_argument("--seed", type=int, default=0, help="training seed (data order, initial weights)")
     parser.add_argument("--eval-images", type=int, default=5000)
     parser.add_argument("--save", default=None, help="also save the trained model to this .keras path")
@@ -79,7 +80,7 @@ def main(argv=None):
     data = shapes.make_dataset(batch_size=64, seed=args.seed, attributes=attrs, factor_values=factor_values)
     model = keras_gvae.SupervisedGuidedVAE(**{"input_shape": (64, 64, 1), "latent_dim": 10, "attributes": attrs,
                                               "seed": args.seed, **options})
-    model.compile(optimizer=keras.optimizers.Adam(args.lr))
+    model.compile(optimizer=keras.optimizers.Adam(args.lr, global_clipnorm=args.clip_norm))
     per_epoch = min(100, args.steps)
     start = time.perf_counter()
     history = model.fit(data, epochs=max(1, args.steps // per_epoch), steps_per_epoch=per_epoch,
@@ -104,7 +105,8 @@ def main(argv=None):
     def column(key):
         return [report[a][key] for a in attrs]
 
-    shown = {**({"seed": args.seed} if args.seed else {}), **options}
+    shown = {**({"seed": args.seed} if args.seed else {}),
+             **({"clip_norm": args.clip_norm} if args.clip_norm else {}), **options}
     row = (
         f"| {args.variant} | {','.join(attrs)} | {args.steps} | {args.lr:g} | "
         f"{', '.join(f'{k}={v}' for k, v in shown.items()) or 'defaults'} | {seconds:.0f} | "

@@ -33,6 +33,7 @@ class TrainConfig:
     latent_dim: int = 10
     beta: float | None = None
     learning_rate: float = 5e-4
+    clip_norm: float | None = None
     seed: int = 0
     out: str | None = None
     overwrite: bool = False
@@ -52,6 +53,7 @@ class TrainConfig:
             "batch_size": self.batch_size >= 1,
             "latent_dim": self.latent_dim >= 1,
             "learning_rate": self.learning_rate > 0,
+            "clip_norm": self.clip_norm is None or self.clip_norm > 0,
             "eval_images": self.eval_images >= 1,
         }
         bad = [k for k, ok in checks.items() if not ok]
@@ -163,7 +165,9 @@ def build_model(config, input_shape):
         input_shape=input_shape, latent_dim=config.latent_dim, beta=config.beta,
         likelihood=config.likelihood, seed=config.seed, **kwargs,
     )
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
+    # global_clipnorm is part of the optimizer's config, so the supervised model's adversary
+    # and inhibition optimizers (copies of this one) clip too, and load_model restores it.
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, global_clipnorm=config.clip_norm))
     return model
 
 
@@ -277,7 +281,9 @@ def model_card(config, model, metrics, exports, run_dir):
         f"- Model: `{type(model).__name__}`, input {model.image_shape}, latent_dim {model.latent_dim}, "
         f"beta {model.beta}, likelihood {model.likelihood}, {model.count_params():,} weights",
         f"- Training: {config.epochs} epochs x {config.steps_per_epoch} steps x {config.batch_size} "
-        f"images, Adam {config.learning_rate}, seed {config.seed}: "
+        f"images, Adam {config.learning_rate}"
+        + (f" (gradients clipped to global norm {config.clip_norm})" if config.clip_norm else "")
+        + f", seed {config.seed}: "
         f"{metrics['training_seconds']:.0f} s on {platform.machine()} ({_cpu_count()} cores), "
         f"{metrics['images_per_second']:.0f} images/s",
         "",

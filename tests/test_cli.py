@@ -144,9 +144,16 @@ def test_supervised_train_with_model_arguments(tmp_path, capsys):
     args = ["train", *TINY, "--model", "supervised", "--dataset", "shapes_binary_upright",
             "--attributes", "is_heart,large", "--eval-images", "8",
             "--model-arg", "joint_inhibition=true", "--model-arg", "mmd_weight=10",
-            "--model-arg", "adversary_input=mean"]
+            "--model-arg", "adversary_input=mean", "--clip-norm", "5"]
     assert main([*args, "--out", str(out)]) == 0
     from keras_gvae.saving import load_model
+
+    # The clip norm reaches all three optimizers and survives the round trip.
+    trained = load_model(out / "model.keras")
+    assert [o.global_clipnorm for o in (trained.optimizer, trained.adversary_optimizer,
+                                        trained.inhibition_optimizer)] == [5.0, 5.0, 5.0]
+    assert "clipped to global norm 5.0" in (out / "MODEL_CARD.md").read_text()
+    assert "--clip-norm 5" in (out / "MODEL_CARD.md").read_text()
 
     model = load_model(out)
     assert (model.joint_inhibition, model.mmd_weight, model.adversary_input) == (True, 10.0, "mean")
@@ -167,7 +174,9 @@ def test_supervised_train_with_model_arguments(tmp_path, capsys):
     assert "unknown model arguments ['nope']" in err and "sub_weight" in err
     assert main(["train", *TINY, "--model-arg", "latent_dim=3", "--out", str(tmp_path / "y")]) == 2
     assert "--latent-dim" in capsys.readouterr().err
-    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    assert main(["train", *TINY, "--clip-norm", "0", "--out", str(tmp_path / "z")]) == 2
+    assert "expected positive values for clip_norm" in capsys.readouterr().err
+    assert not any((tmp_path / name).exists() for name in "xyz")
     with pytest.raises(SystemExit):
         main(["train", "--model-arg", "no-equals-sign"])
     assert "expected NAME=VALUE" in capsys.readouterr().err

@@ -32,6 +32,8 @@ def add_arguments(parser):
     parser.add_argument("--beta", type=float, default=None,
                         help="KL weight (default: 1, or 4 for beta-vae)")
     parser.add_argument("--learning-rate", type=float, default=d.learning_rate)
+    parser.add_argument("--clip-norm", type=float, default=d.clip_norm,
+                        help="clip each step's gradients to this global norm (default: no clipping)")
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--eval-images", type=positive_int, default=d.eval_images,
                         help="held-out images for the final evaluation and pictures")
@@ -51,7 +53,7 @@ def run(args):
         model=args.model, dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
         latent_dim=args.latent_dim, beta=args.beta, learning_rate=args.learning_rate,
-        seed=args.seed, out=args.out, overwrite=args.overwrite, attributes=args.attributes,
+        clip_norm=args.clip_norm, seed=args.seed, out=args.out, overwrite=args.overwrite, attributes=args.attributes,
         model_kwargs=dict(args.model_arg),
         likelihood=args.likelihood, export=args.export, eval_images=args.eval_images,
         slim=args.slim, command=_command_line(args.argv),
