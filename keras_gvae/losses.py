@@ -96,17 +96,28 @@ def orthogonality_penalty(basis):
 MMD_BANDWIDTHS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
-def group_mmd(z, positive, negative, bandwidths=MMD_BANDWIDTHS, standardize=False, epsilon=1e-4):
+def group_mmd(z, positive, negative, bandwidths=MMD_BANDWIDTHS, standardize=False, epsilon=1e-4,
+              unbiased=False):
     """Squared maximum mean discrepancy between two weighted groups of one batch.
 
-    The biased (V-statistic) estimate ``E k(p, p') + E k(n, n') - 2 E k(p, n)`` with the
-    sum of Gaussian kernels ``k(a, b) = sum_s exp(-|a - b|^2 / (2 s^2))``; it is zero
-    exactly when the two weighted empirical distributions coincide.
+    By default the biased (V-statistic) estimate ``E k(p, p') + E k(n, n') - 2 E k(p, n)``
+    with the sum of Gaussian kernels ``k(a, b) = sum_s exp(-|a - b|^2 / (2 s^2))``; it is
+    zero exactly when the two weighted empirical distributions coincide.
+
+    The V-statistic is biased upwards: for two groups drawn from one distribution its
+    expectation is ``(sum_i p_i^2 + sum_i n_i^2) (k(a, a) - E k(a, b))`` > 0, which an
+    encoder lowers by pulling every code together (``E k(a, b) -> k(a, a)``), i.e. by
+    collapsing the latent space rather than by making the groups alike. With
+    ``unbiased=True`` the within-group means leave out the ``i = j`` pairs (the
+    U-statistic): its expectation is the population MMD^2, zero for equal distributions
+    however spread the codes are, so that route is closed. It can be negative. When a
+    group has fewer than two members (no within-group pair) it is 0.
 
     With ``standardize``, every column is first centred and divided by its standard
     deviation over the whole batch, ``sqrt(var + epsilon)`` (gradients flow through both),
     so the value does not change when all codes are scaled: an encoder cannot lower it by
-    shrinking the codes towards a point, only by making the groups alike.
+    shrinking the codes towards a point, only by making the groups alike (down to the
+    epsilon floor).
 
     Args:
         z: float tensor (batch, d).
@@ -116,9 +127,10 @@ def group_mmd(z, positive, negative, bandwidths=MMD_BANDWIDTHS, standardize=Fals
         bandwidths: kernel widths ``s``.
         standardize: bool, standardise the columns over the batch first.
         epsilon: added to the variances when standardising.
+        unbiased: bool, the U-statistic instead of the V-statistic.
 
     Returns:
-        Scalar tensor >= 0 (up to rounding).
+        Scalar tensor; >= 0 (up to rounding) for the V-statistic.
     """
     z = tf.convert_to_tensor(z, tf.float32)
     if standardize:
@@ -126,6 +138,21 @@ def group_mmd(z, positive, negative, bandwidths=MMD_BANDWIDTHS, standardize=Fals
         z = (z - mean) * tf.math.rsqrt(variance + epsilon)
     sq = tf.reduce_sum(tf.square(z[:, None, :] - z[None, :, :]), axis=-1)
     kernel = tf.add_n([tf.exp(-sq / (2.0 * s * s)) for s in bandwidths])
-    w = positive / tf.maximum(tf.reduce_sum(positive), 1e-12) - negative / tf.maximum(
-        tf.reduce_sum(negative), 1e-12)
-    return tf.reduce_sum(w[:, None] * kernel * w[None, :])
+    p = positive / tf.maximum(tf.reduce_sum(positive), 1e-12)
+    n = negative / tf.maximum(tf.reduce_sum(negative), 1e-12)
+    if not unbiased:
+        w = p - n
+        return tf.reduce_sum(w[:, None] * kernel * w[None, :])
+
+    off = kernel - tf.linalg.diag(tf.linalg.diag_part(kernel))
+
+    def mean_over_pairs(a, b):
+        # sum_{i != j} a_i b_j k_ij / sum_{i != j} a_i b_j, and whether any such pair exists.
+        pairs = tf.reduce_sum(a) * tf.reduce_sum(b) - tf.reduce_sum(a * b)
+        value = tf.reduce_sum(a[:, None] * off * b[None, :]) / tf.maximum(pairs, 1e-12)
+        return value, pairs > 1e-6
+
+    pp, has_pp = mean_over_pairs(p, p)
+    nn, has_nn = mean_over_pairs(n, n)
+    pn, _ = mean_over_pairs(p, n)
+    return tf.where(has_pp & has_nn, pp + nn - 2.0 * pn, 0.0)

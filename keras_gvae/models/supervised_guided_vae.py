@@ -73,6 +73,10 @@ class SupervisedGuidedVAE(VAE):
         mmd_standardize: bool, standardise ``z_mean[rest_k]`` over the batch before the
             MMD (see :func:`keras_gvae.losses.group_mmd`), so that shrinking every code
             towards zero, i.e. posterior collapse, does not lower the term. Defaults to False.
+        mmd_unbiased: bool, use the unbiased (U-statistic) MMD estimate. The default
+            V-statistic has a positive floor even when the groups are alike, which the
+            encoder can lower only by pulling all codes together (a pull towards posterior
+            collapse); the U-statistic's expectation is zero then. Defaults to False.
         **kwargs: the arguments of :class:`VAE` and standard Keras model arguments.
 
     Example:
@@ -102,6 +106,7 @@ class SupervisedGuidedVAE(VAE):
         inhibition_warmup=0,
         mmd_weight=0.0,
         mmd_standardize=False,
+        mmd_unbiased=False,
         **kwargs,
     ):
         # === Config === (read by create_guidance_layers during VAE.__init__)
@@ -137,6 +142,7 @@ class SupervisedGuidedVAE(VAE):
         self.inhibition_warmup = int(inhibition_warmup)
         self.mmd_weight = float(mmd_weight)
         self.mmd_standardize = bool(mmd_standardize)
+        self.mmd_unbiased = bool(mmd_unbiased)
         self.METRIC_NAMES = type(self).METRIC_NAMES + tuple(
             f"{a}_{m}" for a in self.attributes for m in ("accuracy", "adversary_accuracy")
         )
@@ -333,7 +339,8 @@ class SupervisedGuidedVAE(VAE):
         if self.mmd_weight > 0:
             mmd = tf.add_n([
                 group_mmd(self._rest(z_mean, u), targets[:, k] * mask[:, k],
-                          (1.0 - targets[:, k]) * mask[:, k], standardize=self.mmd_standardize)
+                          (1.0 - targets[:, k]) * mask[:, k], standardize=self.mmd_standardize,
+                          unbiased=self.mmd_unbiased)
                 for k, u in enumerate(self.attribute_units)
             ])
             objective = objective + self.mmd_weight * mmd
@@ -420,6 +427,7 @@ class SupervisedGuidedVAE(VAE):
                 "inhibition_warmup": self.inhibition_warmup,
                 "mmd_weight": self.mmd_weight,
                 "mmd_standardize": self.mmd_standardize,
+                "mmd_unbiased": self.mmd_unbiased,
             }
         )
         return config

@@ -201,6 +201,36 @@ def test_group_mmd_standardized_is_scale_free_and_equals_mmd_of_standardized_cod
     assert float(group_mmd(small, pos, 1 - pos)) < 0.2 * float(group_mmd(z, pos, 1 - pos))
 
 
+def test_group_mmd_unbiased_closed_form_and_zero_mean_where_the_biased_one_pulls_codes_together():
+    from keras_gvae.losses import MMD_BANDWIDTHS, group_mmd
+
+    def k(a, b):
+        return sum(np.exp(-np.sum((a - b) ** 2) / (2 * s * s)) for s in MMD_BANDWIDTHS)
+
+    # By hand, groups {0, 1} and {2, 3}: within-group pairs without i = j.
+    z = np.array([[0.0], [0.4], [1.5], [2.5]], "float32")
+    pos = np.array([1, 1, 0, 0], "float32")
+    cross = np.mean([k(z[i], z[j]) for i in (0, 1) for j in (2, 3)])
+    expected = k(z[0], z[1]) + k(z[2], z[3]) - 2 * cross
+    assert float(group_mmd(z, pos, 1 - pos, unbiased=True)) == pytest.approx(expected, rel=1e-5)
+    # A group with one member has no within-group pair: no estimate, 0.
+    assert float(group_mmd(z, np.array([1, 0, 0, 0], "float32"), np.array([0, 1, 1, 1], "float32"),
+                           unbiased=True)) == 0.0
+    # Both groups from one distribution: the V-statistic's mean is (sum p^2 + sum n^2)
+    # (k(a, a) - E k(a, b)) > 0 and shrinks with the codes (the pull towards collapse);
+    # the U-statistic's mean is zero at any scale.
+    rng = np.random.default_rng(0)
+    draws = [(rng.normal(size=(64, 3)).astype("float32"), (rng.random(64) < 0.5).astype("float32"))
+             for _ in range(200)]
+
+    def mean_of(scale, unbiased):
+        return np.mean([float(group_mmd(scale * z, g, 1 - g, unbiased=unbiased)) for z, g in draws])
+
+    assert mean_of(1.0, False) > 0.15 and mean_of(0.1, False) < 0.25 * mean_of(1.0, False)
+    for scale in (1.0, 0.1):
+        assert abs(mean_of(scale, True)) < 0.01  # standard error of the mean ~0.003
+
+
 def test_inhibition_options_warmup_adversary_steps_and_input():
     x, y = planted(16)
     model = make(inhibition_warmup=10, mmd_weight=5.0, adversary_input="mean")
@@ -238,9 +268,25 @@ def test_inhibition_options_warmup_adversary_steps_and_input():
         make(adversary_steps=0)
 
 
+@pytest.mark.parametrize("unbiased", [False, True])
+def test_inhibition_objective_is_the_weighted_sum_of_the_chosen_mmd(unbiased):
+    from keras_gvae.losses import group_mmd
+
+    model = make(inhibition_weight=0.0, mmd_weight=3.0, mmd_unbiased=unbiased)
+    rng = np.random.default_rng(2)
+    z_mean = rng.normal(size=(16, 5)).astype("float32")
+    targets = (rng.random((16, 2)) < 0.5).astype("float32")
+    mask = np.ones_like(targets)
+    _, objective = model.inhibition_terms(z_mean, z_mean, targets, mask)
+    rest = [[1, 2, 3, 4], [0, 2, 3, 4]]  # units 0 and 1 are the attributes'
+    expected = 3.0 * sum(float(group_mmd(z_mean[:, r], targets[:, k], 1 - targets[:, k], unbiased=unbiased))
+                         for k, r in enumerate(rest))
+    assert float(objective) == pytest.approx(expected, rel=1e-5)
+
+
 def test_joint_inhibition_leaves_the_adversaries_alone_in_phase_one():
-    model = make(joint_inhibition=True, mmd_weight=1.0, mmd_standardize=True, excitation_hidden_units=(),
-                 adversary_hidden_units=(8,))
+    model = make(joint_inhibition=True, mmd_weight=1.0, mmd_standardize=True, mmd_unbiased=True,
+                 excitation_hidden_units=(), adversary_hidden_units=(8,))
     x, y = planted(16)
     xt, targets, mask = model._unpack((x, y))
     every = model.trainable_variables
@@ -250,6 +296,7 @@ def test_joint_inhibition_leaves_the_adversaries_alone_in_phase_one():
     # A head without hidden layers is a logistic regression on its unit: 2 weights.
     assert sum(int(np.prod(v.shape)) for v in model.excitation_heads[0].trainable_variables) == 2
     clone = SupervisedGuidedVAE.from_config(model.get_config())
-    for name in ("joint_inhibition", "mmd_weight", "mmd_standardize", "adversary_input", "adversary_steps",
+    for name in ("joint_inhibition", "mmd_weight", "mmd_standardize", "mmd_unbiased", "adversary_input",
+                 "adversary_steps",
                  "inhibition_warmup", "excitation_hidden_units", "adversary_hidden_units"):
         assert getattr(clone, name) == getattr(model, name), name
