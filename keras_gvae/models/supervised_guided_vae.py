@@ -59,6 +59,11 @@ class SupervisedGuidedVAE(VAE):
         adversary_input: ``"sample"`` (the authors': the adversaries see the sampled z)
             or ``"mean"`` (they see the posterior mean, the code that the after-the-fact
             leakage check and downstream users read).
+        excitation_input: ``"sample"`` (the authors': the excitation heads see the sampled
+            z) or ``"mean"`` (they see the posterior mean). On the sample, an attribute that
+            the reconstruction does not already need is read through a unit that is still
+            mostly prior noise, so its head stays flat and the encoder gets little signal;
+            on the mean the signal is there from the first step. Defaults to "sample".
         adversary_steps: adversary updates per batch (phase 2 repeated). Defaults to 1.
         excitation_hidden_units, adversary_hidden_units: hidden widths of the heads and
             adversaries. Default (32, 32), the authors'; ``()`` is a logistic regression.
@@ -99,6 +104,7 @@ class SupervisedGuidedVAE(VAE):
         inhibition_weight=200.0,
         missing_value=None,
         adversary_input="sample",
+        excitation_input="sample",
         adversary_steps=1,
         excitation_hidden_units=(32, 32),
         adversary_hidden_units=(32, 32),
@@ -133,6 +139,9 @@ class SupervisedGuidedVAE(VAE):
         if adversary_input not in ("mean", "sample"):
             raise ValueError(f"adversary_input must be 'mean' or 'sample'; got {adversary_input!r}")
         self.adversary_input = adversary_input
+        if excitation_input not in ("mean", "sample"):
+            raise ValueError(f"excitation_input must be 'mean' or 'sample'; got {excitation_input!r}")
+        self.excitation_input = excitation_input
         if int(adversary_steps) < 1:
             raise ValueError(f"adversary_steps must be a positive integer; got {adversary_steps!r}")
         self.adversary_steps = int(adversary_steps)
@@ -291,7 +300,7 @@ class SupervisedGuidedVAE(VAE):
         with tf.GradientTape() as tape:
             terms = self.compute_loss_terms(x, training=True)
             z, z_mean = terms.pop("z"), terms.pop("z_mean")
-            logits = self.attribute_logits(z, training=True)
+            logits = self.attribute_logits(z_mean if self.excitation_input == "mean" else z, training=True)
             excitation = self._masked_bce(targets, logits, mask)
             loss = terms["loss"] + self.excitation_weight * excitation
             if self.joint_inhibition:
@@ -420,6 +429,7 @@ class SupervisedGuidedVAE(VAE):
                 "inhibition_weight": self.inhibition_weight,
                 "missing_value": self.missing_value,
                 "adversary_input": self.adversary_input,
+                "excitation_input": self.excitation_input,
                 "adversary_steps": self.adversary_steps,
                 "excitation_hidden_units": list(self.excitation_hidden_units),
                 "adversary_hidden_units": list(self.adversary_hidden_units),

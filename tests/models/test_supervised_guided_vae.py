@@ -284,9 +284,25 @@ def test_inhibition_objective_is_the_weighted_sum_of_the_chosen_mmd(unbiased):
     assert float(objective) == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.parametrize("source", ["mean", "sample"])
+def test_excitation_heads_read_the_chosen_code(source):
+    model = SupervisedGuidedVAE(input_shape=SHAPE, latent_dim=5, attributes=["top", "noise"], seed=0,
+                                excitation_input=source)
+    model.compile(optimizer=keras.optimizers.Adam(0.0))  # the step leaves the weights as they are
+    x, y = planted(16)
+    xt, targets, mask = model._unpack((x, y))
+    _, _, logits = model.vae_step(xt, targets, mask)
+    z_mean, _ = model.encode(xt, training=True)
+    on_mean = model.attribute_logits(z_mean, training=True)
+    close = np.allclose(logits.numpy(), on_mean.numpy(), atol=1e-5)
+    assert close == (source == "mean")
+    with pytest.raises(ValueError, match="excitation_input must be 'mean' or 'sample'"):
+        SupervisedGuidedVAE(input_shape=SHAPE, latent_dim=5, attributes=["top"], excitation_input="z")
+
+
 def test_joint_inhibition_leaves_the_adversaries_alone_in_phase_one():
     model = make(joint_inhibition=True, mmd_weight=1.0, mmd_standardize=True, mmd_unbiased=True,
-                 excitation_hidden_units=(), adversary_hidden_units=(8,))
+                 excitation_input="mean", excitation_hidden_units=(), adversary_hidden_units=(8,))
     x, y = planted(16)
     xt, targets, mask = model._unpack((x, y))
     every = model.trainable_variables
@@ -296,7 +312,8 @@ def test_joint_inhibition_leaves_the_adversaries_alone_in_phase_one():
     # A head without hidden layers is a logistic regression on its unit: 2 weights.
     assert sum(int(np.prod(v.shape)) for v in model.excitation_heads[0].trainable_variables) == 2
     clone = SupervisedGuidedVAE.from_config(model.get_config())
-    for name in ("joint_inhibition", "mmd_weight", "mmd_standardize", "mmd_unbiased", "adversary_input",
+    for name in ("joint_inhibition", "mmd_weight", "mmd_standardize", "mmd_unbiased", "excitation_input",
+                 "adversary_input",
                  "adversary_steps",
                  "inhibition_warmup", "excitation_hidden_units", "adversary_hidden_units"):
         assert getattr(clone, name) == getattr(model, name), name
