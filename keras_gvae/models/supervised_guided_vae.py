@@ -60,10 +60,10 @@ class SupervisedGuidedVAE(VAE):
             or ``"mean"`` (they see the posterior mean, the code that the after-the-fact
             leakage check and downstream users read).
         excitation_input: ``"sample"`` (the authors': the excitation heads see the sampled
-            z) or ``"mean"`` (they see the posterior mean). On the sample, an attribute that
-            the reconstruction does not already need is read through a unit that is still
-            mostly prior noise, so its head stays flat and the encoder gets little signal;
-            on the mean the signal is there from the first step. Defaults to "sample".
+            z) or ``"mean"`` (they see the posterior mean, free of the sampling noise).
+            Measured on the shapes at latent_dim 4, beta 8: ``is_heart``'s head on the
+            sample was learned and then lost as the KL term reorganised the code (0.95 ->
+            0.56), on the mean it held 0.95-0.99. Defaults to "sample".
         adversary_steps: adversary updates per batch (phase 2 repeated). Defaults to 1.
         excitation_hidden_units, adversary_hidden_units: hidden widths of the heads and
             adversaries. Default (32, 32), the authors'; ``()`` is a logistic regression.
