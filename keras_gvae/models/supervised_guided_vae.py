@@ -10,6 +10,18 @@ from keras_gvae.losses import group_mmd
 from keras_gvae.models.vae import VAE
 
 
+def _code_source(name, value):
+    """Checks an ``adversary_input`` / ``excitation_input`` value: which code a head reads."""
+    if value not in ("mean", "sample"):
+        raise ValueError(f"{name} must be 'mean' or 'sample'; got {value!r}")
+    return value
+
+
+def _pick_code(source, z, z_mean):
+    """``z_mean`` for source "mean", the sample ``z`` for "sample"."""
+    return z_mean if source == "mean" else z
+
+
 def _clone_optimizer(optimizer):
     optimizer = keras.optimizers.get(optimizer)
     return type(optimizer).from_config(optimizer.get_config())
@@ -136,12 +148,8 @@ class SupervisedGuidedVAE(VAE):
         self.excitation_weight = float(excitation_weight)
         self.inhibition_weight = float(inhibition_weight)
         self.missing_value = None if missing_value is None else float(missing_value)
-        if adversary_input not in ("mean", "sample"):
-            raise ValueError(f"adversary_input must be 'mean' or 'sample'; got {adversary_input!r}")
-        self.adversary_input = adversary_input
-        if excitation_input not in ("mean", "sample"):
-            raise ValueError(f"excitation_input must be 'mean' or 'sample'; got {excitation_input!r}")
-        self.excitation_input = excitation_input
+        self.adversary_input = _code_source("adversary_input", adversary_input)
+        self.excitation_input = _code_source("excitation_input", excitation_input)
         if int(adversary_steps) < 1:
             raise ValueError(f"adversary_steps must be a positive integer; got {adversary_steps!r}")
         self.adversary_steps = int(adversary_steps)
@@ -300,7 +308,7 @@ class SupervisedGuidedVAE(VAE):
         with tf.GradientTape() as tape:
             terms = self.compute_loss_terms(x, training=True)
             z, z_mean = terms.pop("z"), terms.pop("z_mean")
-            logits = self.attribute_logits(z_mean if self.excitation_input == "mean" else z, training=True)
+            logits = self.attribute_logits(_pick_code(self.excitation_input, z, z_mean), training=True)
             excitation = self._masked_bce(targets, logits, mask)
             loss = terms["loss"] + self.excitation_weight * excitation
             if self.joint_inhibition:
@@ -325,7 +333,7 @@ class SupervisedGuidedVAE(VAE):
 
     def adversary_code(self, z, z_mean):
         """The code the adversaries see: ``z_mean`` or the sample ``z`` (``adversary_input``)."""
-        return z_mean if self.adversary_input == "mean" else z
+        return _pick_code(self.adversary_input, z, z_mean)
 
     def _ramp(self):
         """Factor of the inhibition terms: rises linearly from 0 to 1 over the first
