@@ -80,6 +80,11 @@ def unit_labels(model):
     return [f"z{u} ({names[u]})" if u in names else f"z{u}" for u in range(model.latent_dim)]
 
 
+def _zoom(model, zoom):
+    """The figures' default zoom: 2 for images of 32 pixels or less, else 1."""
+    return zoom or (2 if model.image_shape[0] <= 32 else 1)
+
+
 def traversal_figure(model, x=None, values=None, zoom=None):
     """One panel per renderer of the model ("main", and "sub" for GuidedVAE).
 
@@ -87,7 +92,7 @@ def traversal_figure(model, x=None, values=None, zoom=None):
     around the posterior mean of ``x`` (or zeros).
     """
     values = np.linspace(-2.5, 2.5, 9) if values is None else np.asarray(values)
-    zoom = zoom or (2 if model.image_shape[0] <= 32 else 1)
+    zoom = _zoom(model, zoom)
     labels = unit_labels(model)
     panels = []
     for name in model.decoders():
@@ -102,7 +107,7 @@ def reconstruction_figure(model, x, zoom=None):
     import keras
 
     x = np.asarray(x, np.float32)
-    zoom = zoom or (2 if model.image_shape[0] <= 32 else 1)
+    zoom = _zoom(model, zoom)
     z_mean, _ = model.encode(x)
     rows, labels = [x], ["input"]
     for name, render in model.decoders().items():
@@ -111,8 +116,7 @@ def reconstruction_figure(model, x, zoom=None):
     return labelled_panel(np.stack(rows), labels, zoom=zoom)
 
 
-
-def attribute_sweep_figure(model, x, ranges, steps=7):
+def attribute_sweep_figure(model, x, ranges, steps=7, zoom=None):
     """What each excited unit of a supervised model does to real images.
 
     One panel per attribute: each row is one image of ``x`` (its posterior mean), with
@@ -121,7 +125,7 @@ def attribute_sweep_figure(model, x, ranges, steps=7):
     every other unit left where the image put it (``model.traverse`` of that unit).
     """
     x = np.asarray(x, np.float32)
-    zoom = 2 if model.image_shape[0] <= 32 else 1
+    zoom = _zoom(model, zoom)
     panels = []
     for name, unit, (low, high) in zip(model.attributes, model.attribute_units, ranges, strict=True):
         values = np.linspace(low, high, steps)
