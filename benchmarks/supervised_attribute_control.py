@@ -61,6 +61,9 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--config", default="{}", help="JSON of extra SupervisedGuidedVAE arguments")
     parser.add_argument("--clip-norm", type=float, default=None, help="Adam's global_clipnorm (default: none)")
+    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+                        help="Adam's learning-rate schedule (cosine: decay to 0 over --steps)")
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0, help="training seed (data order, initial weights)")
     parser.add_argument("--eval-images", type=int, default=5000)
     parser.add_argument("--save", default=None, help="also save the trained model to this .keras path")
@@ -72,20 +75,23 @@ def main(argv=None):
     import keras_gvae
     from keras_gvae.data import shapes
     from keras_gvae.evaluation.attribute_control import attribute_control_report
+    from keras_gvae.training import learning_rate
 
     attrs = args.attributes.split(",")
     options = json.loads(args.config)
     factor_values = shapes.VARIANTS[args.variant]
     keras.utils.set_random_seed(args.seed)
-    data = shapes.make_dataset(batch_size=64, seed=args.seed, attributes=attrs, factor_values=factor_values)
+    data = shapes.make_dataset(batch_size=args.batch_size, seed=args.seed, attributes=attrs, factor_values=factor_values)
     model = keras_gvae.SupervisedGuidedVAE(**{"input_shape": (64, 64, 1), "latent_dim": 10, "attributes": attrs,
                                               "seed": args.seed, **options})
-    model.compile(optimizer=keras.optimizers.Adam(args.lr, global_clipnorm=args.clip_norm))
+    rate = learning_rate(args.lr, args.lr_schedule, args.steps)
+    model.compile(optimizer=keras.optimizers.Adam(rate, global_clipnorm=args.clip_norm))
     per_epoch = min(100, args.steps)
     start = time.perf_counter()
     history = model.fit(data, epochs=max(1, args.steps // per_epoch), steps_per_epoch=per_epoch,
                         verbose=0).history
     seconds = time.perf_counter() - start
+    print("KL per epoch:", " ".join(f"{v:.1f}" for v in history["kl"]), flush=True)
     if args.save:
         from keras_gvae.io import save_model_atomic
 
@@ -106,7 +112,9 @@ def main(argv=None):
         return [report[a][key] for a in attrs]
 
     shown = {**({"seed": args.seed} if args.seed else {}),
-             **({"clip_norm": args.clip_norm} if args.clip_norm else {}), **options}
+             **({"clip_norm": args.clip_norm} if args.clip_norm else {}),
+             **({"lr_schedule": args.lr_schedule} if args.lr_schedule != "constant" else {}),
+             **({"batch_size": args.batch_size} if args.batch_size != 64 else {}), **options}
     row = (
         f"| {args.variant} | {','.join(attrs)} | {args.steps} | {args.lr:g} | "
         f"{', '.join(f'{k}={v}' for k, v in shown.items()) or 'defaults'} | {seconds:.0f} | "

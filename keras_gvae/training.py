@@ -14,6 +14,7 @@ from keras_gvae.io import atomic_directory, save_model_atomic, write_json
 DEFAULT_BETA = {"guided": 1.0, "vae": 1.0, "beta-vae": 4.0, "supervised": 1.0}
 # Natural-image datasets get the Gaussian likelihood; binary ones the Bernoulli.
 GAUSSIAN_DATASETS = ("celeb_a",)
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclasses.dataclass
@@ -34,6 +35,7 @@ class TrainConfig:
     beta: float | None = None
     learning_rate: float = 5e-4
     clip_norm: float | None = None
+    lr_schedule: str = "constant"
     seed: int = 0
     out: str | None = None
     overwrite: bool = False
@@ -59,6 +61,8 @@ class TrainConfig:
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"expected positive values for {', '.join(bad)}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; got {self.lr_schedule!r}")
         if self.model not in model_registry():
             raise ValueError(f"model must be one of {tuple(model_registry())}; got {self.model!r}")
         if self.beta is None:
@@ -155,6 +159,24 @@ def training_data(config):
     return train, eval_images, eval_labels, input_shape
 
 
+def learning_rate(rate, schedule="constant", total_steps=None):
+    """Adam's learning rate: ``rate`` for "constant"; for "cosine", a
+    :class:`keras.optimizers.schedules.CosineDecay` from ``rate`` to 0 over ``total_steps``
+    optimizer steps (the run's batches). A schedule is part of the optimizer's config, so the
+    supervised model's adversary and inhibition optimizers (copies) follow it too and
+    ``load_model`` restores it; a finished cosine run therefore trains on at rate 0 until
+    it is recompiled with a new optimizer."""
+    import keras
+
+    if schedule == "constant":
+        return rate
+    if schedule != "cosine":
+        raise ValueError(f"schedule must be one of {LR_SCHEDULES}; got {schedule!r}")
+    if not total_steps or total_steps < 1:
+        raise ValueError(f"the cosine schedule needs total_steps >= 1; got {total_steps!r}")
+    return keras.optimizers.schedules.CosineDecay(rate, decay_steps=int(total_steps))
+
+
 def build_model(config, input_shape):
     import keras
 
@@ -167,7 +189,8 @@ def build_model(config, input_shape):
     )
     # global_clipnorm is part of the optimizer's config, so the supervised model's adversary
     # and inhibition optimizers (copies of this one) clip too, and load_model restores it.
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, global_clipnorm=config.clip_norm))
+    rate = learning_rate(config.learning_rate, config.lr_schedule, config.epochs * config.steps_per_epoch)
+    model.compile(optimizer=keras.optimizers.Adam(rate, global_clipnorm=config.clip_norm))
     return model
 
 
@@ -282,6 +305,7 @@ def model_card(config, model, metrics, exports, run_dir):
         f"beta {model.beta}, likelihood {model.likelihood}, {model.count_params():,} weights",
         f"- Training: {config.epochs} epochs x {config.steps_per_epoch} steps x {config.batch_size} "
         f"images, Adam {config.learning_rate}"
+        + (f" with {config.lr_schedule} decay to 0" if config.lr_schedule != "constant" else "")
         + (f" (gradients clipped to global norm {config.clip_norm})" if config.clip_norm else "")
         + f", seed {config.seed}: "
         f"{metrics['training_seconds']:.0f} s on {platform.machine()} ({_cpu_count()} cores), "

@@ -144,7 +144,7 @@ def test_supervised_train_with_model_arguments(tmp_path, capsys):
     args = ["train", *TINY, "--model", "supervised", "--dataset", "shapes_binary_upright",
             "--attributes", "is_heart,large", "--eval-images", "8",
             "--model-arg", "joint_inhibition=true", "--model-arg", "mmd_weight=10",
-            "--model-arg", "adversary_input=mean", "--clip-norm", "5"]
+            "--model-arg", "adversary_input=mean", "--clip-norm", "5", "--lr-schedule", "cosine"]
     assert main([*args, "--out", str(out)]) == 0
     from keras_gvae.saving import load_model
 
@@ -153,6 +153,12 @@ def test_supervised_train_with_model_arguments(tmp_path, capsys):
     assert [o.global_clipnorm for o in (trained.optimizer, trained.adversary_optimizer,
                                         trained.inhibition_optimizer)] == [5.0, 5.0, 5.0]
     assert "clipped to global norm 5.0" in (out / "MODEL_CARD.md").read_text()
+    # So does the cosine schedule: over the run's 1 x 2 steps, ending at a rate of 0.
+    for optimizer in (trained.optimizer, trained.adversary_optimizer, trained.inhibition_optimizer):
+        assert optimizer.get_config()["learning_rate"]["config"]["decay_steps"] == 2
+        assert int(optimizer.iterations) == 2
+        assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-12)
+    assert "with cosine decay to 0" in (out / "MODEL_CARD.md").read_text()
     assert "--clip-norm 5" in (out / "MODEL_CARD.md").read_text()
 
     model = load_model(out)
@@ -176,6 +182,9 @@ def test_supervised_train_with_model_arguments(tmp_path, capsys):
     assert "--latent-dim" in capsys.readouterr().err
     assert main(["train", *TINY, "--clip-norm", "0", "--out", str(tmp_path / "z")]) == 2
     assert "expected positive values for clip_norm" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--lr-schedule", "linear"])
+    assert "invalid choice: 'linear'" in capsys.readouterr().err
     assert not any((tmp_path / name).exists() for name in "xyz")
     with pytest.raises(SystemExit):
         main(["train", "--model-arg", "no-equals-sign"])

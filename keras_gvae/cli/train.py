@@ -8,7 +8,7 @@ HELP = "train a (Guided-)VAE and write a run directory"
 
 
 def add_arguments(parser):
-    from keras_gvae.training import TrainConfig, model_registry
+    from keras_gvae.training import LR_SCHEDULES, TrainConfig, model_registry
 
     d = TrainConfig()
     parser.add_argument("--model", choices=tuple(model_registry()), default=d.model,
@@ -34,6 +34,9 @@ def add_arguments(parser):
     parser.add_argument("--learning-rate", type=float, default=d.learning_rate)
     parser.add_argument("--clip-norm", type=float, default=d.clip_norm,
                         help="clip each step's gradients to this global norm (default: no clipping)")
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=d.lr_schedule,
+                        help="learning-rate schedule: constant, or cosine decay to 0 over the run's "
+                             "steps (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--eval-images", type=positive_int, default=d.eval_images,
                         help="held-out images for the final evaluation and pictures")
@@ -53,7 +56,7 @@ def run(args):
         model=args.model, dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
         latent_dim=args.latent_dim, beta=args.beta, learning_rate=args.learning_rate,
-        clip_norm=args.clip_norm, seed=args.seed, out=args.out, overwrite=args.overwrite, attributes=args.attributes,
+        clip_norm=args.clip_norm, lr_schedule=args.lr_schedule, seed=args.seed, out=args.out, overwrite=args.overwrite, attributes=args.attributes,
         model_kwargs=dict(args.model_arg),
         likelihood=args.likelihood, export=args.export, eval_images=args.eval_images,
         slim=args.slim, command=_command_line(args.argv),
