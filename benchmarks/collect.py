@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from keras_gvae.io import write_text
+
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = [
     "pipeline_vs_training.md",
@@ -34,7 +36,7 @@ def main():
         # Demote headings one level so each result file becomes a section.
         text = "\n".join("#" + line if line.startswith("#") else line for line in text.splitlines())
         parts.append(text)
-    (ROOT / "BENCHMARKS.md").write_text("\n\n".join(parts) + "\n")
+    write_text(ROOT / "BENCHMARKS.md", "\n\n".join(parts) + "\n")
     print(f"wrote BENCHMARKS.md from {len(names)} result files")
 
 

@@ -16,6 +16,8 @@ import platform
 import time
 from pathlib import Path
 
+from keras_gvae.io import write_text
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -66,7 +68,7 @@ def main():
         "",
         f"Target: <= 180 s on 2 cores: **{'holds' if total <= 180 else 'fails'}**.",
     ]
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    write_text(args.out, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

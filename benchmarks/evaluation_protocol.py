@@ -52,6 +52,8 @@ import time
 from pathlib import Path
 from unittest import mock
 
+from keras_gvae.io import write_text
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
@@ -596,8 +598,7 @@ def main(argv=None) -> str:
         (load_start, os.getloadavg()[0]),
         time.perf_counter() - start,
     )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
+    write_text(args.output, text)
     print(text)
     return text
 

@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from keras_gvae.io import write_text
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
@@ -185,8 +187,7 @@ def main(argv=None):
     ]
     text = "\n".join(lines) + "\n"
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    write_text(out, text)
     print(text)
     print(f"wrote {out}")
 

@@ -41,6 +41,8 @@ import sys
 import time
 from pathlib import Path
 
+from keras_gvae.io import write_text
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
@@ -271,8 +273,7 @@ def main(argv=None) -> str:
             flush=True,
         )
     text = report(rows, args, time.perf_counter() - start, (load_start, os.getloadavg()[0]))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
+    write_text(args.output, text)
     print(text)
     return text
 

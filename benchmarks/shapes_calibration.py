@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_gvae.io import write_text
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -131,8 +133,7 @@ def main(argv=None) -> str:
     scores = iou(rendered, real)
     wrong_pixels = (rendered != real).sum((1, 2))
     text = report(rows, scores, wrong_pixels, source)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
+    write_text(args.output, text)
     if not args.no_figure:
         draw_figure(rendered, real, rows, scores, args.figure)
     print(text)

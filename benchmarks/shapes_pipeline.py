@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from keras_gvae.io import write_text
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
@@ -106,8 +108,7 @@ def main(argv=None) -> str:
             "",
         ]
     )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
+    write_text(args.output, text)
     print(text)
     return text
 

@@ -125,10 +125,9 @@ def main(argv=None):
     out = Path(args.output)
     text = out.read_text() if out.exists() else HEADER
     text = text.rstrip("\n") + "\n" + row + "\n"
-    from keras_gvae.io import atomic_file
+    from keras_gvae.io import write_text
 
-    with atomic_file(out, "w") as f:
-        f.write(text)
+    write_text(out, text)
     print(row)
     return row
 

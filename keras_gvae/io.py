@@ -39,6 +39,12 @@ def _umask():
     return mask
 
 
+def write_text(path, text):
+    """Writes ``text`` to ``path`` atomically, creating missing parent folders."""
+    with atomic_file(path, "w") as f:
+        f.write(text)
+
+
 def write_json(path, obj):
     """Writes ``obj`` as indented JSON, atomically."""
     with atomic_file(path, "w") as f:
