@@ -10,8 +10,9 @@ gvae train --dataset mnist --data-dir ../shared/data/mnist --slim --export --ove
 gvae train --model supervised --dataset shapes_binary --attributes is_heart,large --slim \
     --export --overwrite --out saved_models/supervised_shapes
 gvae train --model supervised --dataset shapes_binary_upright --attributes right_half,bottom_half \
-    --latent-dim 4 --beta 8 --learning-rate 5e-4 --epochs 40 --steps-per-epoch 100 --seed 0 \
-    --model-arg adversary_input=mean --model-arg joint_inhibition=true \
+    --latent-dim 4 --beta 8 --learning-rate 5e-4 --lr-schedule cosine --epochs 40 --steps-per-epoch 100 \
+    --seed 0 --model-arg adversary_input=mean --model-arg joint_inhibition=true \
     --model-arg inhibition_warmup=1000 --model-arg mmd_weight=300 --model-arg mmd_standardize=true \
+    --model-arg mmd_unbiased=true \
     --slim --export --overwrite --out saved_models/supervised_position
 gvae evaluate saved_models/supervised_position --metrics attributes
