@@ -84,12 +84,12 @@ def main(argv=None):
     data = shapes.make_dataset(batch_size=args.batch_size, seed=args.seed, attributes=attrs, factor_values=factor_values)
     model = keras_gvae.SupervisedGuidedVAE(**{"input_shape": (64, 64, 1), "latent_dim": 10, "attributes": attrs,
                                               "seed": args.seed, **options})
-    rate = learning_rate(args.lr, args.lr_schedule, args.steps)
-    model.compile(optimizer=keras.optimizers.Adam(rate, global_clipnorm=args.clip_norm))
     per_epoch = min(100, args.steps)
+    epochs = max(1, args.steps // per_epoch)
+    rate = learning_rate(args.lr, args.lr_schedule, epochs * per_epoch)
+    model.compile(optimizer=keras.optimizers.Adam(rate, global_clipnorm=args.clip_norm))
     start = time.perf_counter()
-    history = model.fit(data, epochs=max(1, args.steps // per_epoch), steps_per_epoch=per_epoch,
-                        verbose=0).history
+    history = model.fit(data, epochs=epochs, steps_per_epoch=per_epoch, verbose=0).history
     seconds = time.perf_counter() - start
     print("KL per epoch:", " ".join(f"{v:.1f}" for v in history["kl"]), flush=True)
     if args.save:
