@@ -36,7 +36,8 @@ def add_arguments(parser):
                         help="clip each step's gradients to this global norm (default: no clipping)")
     parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=d.lr_schedule,
                         help="learning-rate schedule: constant, or cosine decay to 0 over the run's "
-                             "steps (default: %(default)s)")
+                             "steps; the schedule is saved with the model, so a finished cosine run "
+                             "loaded again trains at rate 0 until recompiled (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--eval-images", type=positive_int, default=d.eval_images,
                         help="held-out images for the final evaluation and pictures")
