@@ -54,6 +54,8 @@ def fmt(values):
 
 
 def main(argv=None):
+    from keras_gvae.training import LR_SCHEDULES, learning_rate
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="shapes_binary_upright")
     parser.add_argument("--attributes", default="is_heart,large")
@@ -61,7 +63,7 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--config", default="{}", help="JSON of extra SupervisedGuidedVAE arguments")
     parser.add_argument("--clip-norm", type=float, default=None, help="Adam's global_clipnorm (default: none)")
-    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
                         help="Adam's learning-rate schedule (cosine: decay to 0 over --steps)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0, help="training seed (data order, initial weights)")
@@ -75,7 +77,6 @@ def main(argv=None):
     import keras_gvae
     from keras_gvae.data import shapes
     from keras_gvae.evaluation.attribute_control import attribute_control_report
-    from keras_gvae.training import learning_rate
 
     attrs = args.attributes.split(",")
     options = json.loads(args.config)
