@@ -47,6 +47,8 @@ class TrainConfig:
     slim: bool = False
     command: str | None = None
     verbose: int | str = "auto"
+    # The name of the keras_gvae.presets recipe these settings came from, if any.
+    preset: str | None = None
 
     def __post_init__(self):
         checks = {

@@ -9,25 +9,51 @@ import tensorflow as tf
 from keras_gvae.layers.affine_spatial_transformer import AffineSpatialTransformer, affine_theta
 
 # Soft bounds of the transforms: scale in (1/4, 4), translation within 1.5 half-sizes.
-MAX_LOG_SCALE = float(np.log(4.0))
+MAX_SCALE = 4.0
+MAX_LOG_SCALE = float(np.log(MAX_SCALE))
 MAX_TRANSLATION = 1.5
 
-# Each enabled transform owns these deformation units, in this order.
+# Each enabled transform owns these deformation units, in this order. "scale" stretches
+# each axis with its own unit (the paper's affine family); "uniform_scale" is one unit
+# for both axes (one unit per factor where the data's size is isotropic, as dSprites').
 TRANSFORM_PARAMETERS = {
     "scale": ("scale_x", "scale_y"),
+    "uniform_scale": ("scale",),
     "rotation": ("angle",),
     "translation": ("translate_x", "translate_y"),
 }
+TRANSFORM_MAPS = ("mlp", "linear")
+# How the template's bias starts: "zeros" (the paper: a grey image), or "centred": the
+# logits of a centred Gaussian blob, so the warp has an edge to move from the first step.
+TEMPLATE_INITS = ("zeros", "centred")
+CENTRED_BLOB_WIDTH = 0.1  # standard deviation, as a fraction of the image's side
+CENTRED_BLOB_LOGIT = 3.0  # +3 at the centre, -3 far from it
+
+
+def centred_blob_logits(image_shape, width=CENTRED_BLOB_WIDTH, logit=CENTRED_BLOB_LOGIT):
+    """Logits ``2 * logit * exp(-r^2 / (2 (width * side)^2)) - logit`` of a centred blob,
+    flattened like the template (H * W * C)."""
+    height, width_px, channels = image_shape
+    ys = (np.arange(height) - (height - 1) / 2) / height
+    xs = (np.arange(width_px) - (width_px - 1) / 2) / width_px
+    r2 = ys[:, None] ** 2 + xs[None, :] ** 2
+    blob = 2 * logit * np.exp(-r2 / (2 * width**2)) - logit
+    return np.repeat(blob[:, :, None], channels, axis=2).reshape(-1).astype(np.float32)
 
 
 def transform_parameter_names(transforms):
     """Names of the deformation units for ``transforms``, in latent order."""
     transforms = tuple(transforms)
     unknown = [t for t in transforms if t not in TRANSFORM_PARAMETERS]
-    if unknown or not transforms or len(set(transforms)) != len(transforms):
+    if (
+        unknown
+        or not transforms
+        or len(set(transforms)) != len(transforms)
+        or {"scale", "uniform_scale"} <= set(transforms)
+    ):
         raise ValueError(
             f"transforms must be a non-empty subset of {tuple(TRANSFORM_PARAMETERS)} without "
-            f"repeats; got {transforms!r}"
+            f"repeats and with at most one of 'scale' and 'uniform_scale'; got {transforms!r}"
         )
     # Always in canonical order, so the latent layout does not depend on how they are listed.
     return tuple(p for t in TRANSFORM_PARAMETERS if t in transforms for p in TRANSFORM_PARAMETERS[t])
@@ -73,6 +99,10 @@ class GuidanceDecoder(keras.layers.Layer):
         num_content,
         transforms=("scale", "rotation", "translation"),
         hidden_units=16,
+        max_scale=MAX_SCALE,
+        max_translation=MAX_TRANSLATION,
+        transform_map="mlp",
+        template_init="zeros",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -87,6 +117,19 @@ class GuidanceDecoder(keras.layers.Layer):
         self.parameter_names = transform_parameter_names(self.transforms)
         self.num_deformation = len(self.parameter_names)
         self.hidden_units = int(hidden_units)
+        self.max_scale = float(max_scale)
+        self.max_translation = float(max_translation)
+        if not self.max_scale > 1 or not self.max_translation > 0:
+            raise ValueError(
+                f"max_scale must be > 1 and max_translation > 0; got {max_scale!r}, "
+                f"{max_translation!r}"
+            )
+        if transform_map not in TRANSFORM_MAPS:
+            raise ValueError(f"transform_map must be one of {TRANSFORM_MAPS}; got {transform_map!r}")
+        self.transform_map = transform_map
+        if template_init not in TEMPLATE_INITS:
+            raise ValueError(f"template_init must be one of {TEMPLATE_INITS}; got {template_init!r}")
+        self.template_init = template_init
         # === Layers ===
         self.warp = AffineSpatialTransformer(name="warp")
 
@@ -98,18 +141,29 @@ class GuidanceDecoder(keras.layers.Layer):
             initializer=keras.initializers.Orthogonal(gain=4.0),
             name="basis",
         )
-        self.basis_bias = self.add_weight(shape=(pixels,), initializer="zeros", name="basis_bias")
-        self.map_in_kernel = self.add_weight(
-            shape=(p, h), initializer=keras.initializers.RandomNormal(stddev=1.0), name="map_in_kernel"
-        )
-        self.map_in_bias = self.add_weight(
-            shape=(p, h), initializer=keras.initializers.RandomNormal(stddev=0.5), name="map_in_bias"
-        )
-        self.map_out_kernel = self.add_weight(
-            shape=(p, h),
-            initializer=keras.initializers.RandomNormal(stddev=0.3 / np.sqrt(h)),
-            name="map_out_kernel",
-        )
+        bias_init = "zeros"
+        if self.template_init == "centred":
+            bias_init = keras.initializers.Constant(centred_blob_logits(self.image_shape))
+        self.basis_bias = self.add_weight(shape=(pixels,), initializer=bias_init, name="basis_bias")
+        if self.transform_map == "mlp":
+            self.map_in_kernel = self.add_weight(
+                shape=(p, h), initializer=keras.initializers.RandomNormal(stddev=1.0),
+                name="map_in_kernel",
+            )
+            self.map_in_bias = self.add_weight(
+                shape=(p, h), initializer=keras.initializers.RandomNormal(stddev=0.5),
+                name="map_in_bias",
+            )
+            self.map_out_kernel = self.add_weight(
+                shape=(p, h),
+                initializer=keras.initializers.RandomNormal(stddev=0.3 / np.sqrt(h)),
+                name="map_out_kernel",
+            )
+        else:
+            # p_k = g_k z_k + d_k, the gain starting where z in [-2, 2] spans +-1.
+            self.map_gain = self.add_weight(
+                shape=(p,), initializer=keras.initializers.Constant(0.5), name="map_gain"
+            )
         self.map_out_bias = self.add_weight(shape=(p,), initializer="zeros", name="map_out_bias")
         self.built = True
 
@@ -125,19 +179,23 @@ class GuidanceDecoder(keras.layers.Layer):
         """The transform each unit drives, dict name -> (batch,): scale_x, scale_y (factors),
         angle (radians), translate_x, translate_y (fractions of the half-size)."""
         z_def = tf.cast(z_def, self.compute_dtype)
-        hidden = tf.tanh(
-            z_def[:, :, None] * tf.cast(self.map_in_kernel, z_def.dtype)[None]
-            + tf.cast(self.map_in_bias, z_def.dtype)[None]
-        )
-        out = tf.reduce_sum(hidden * tf.cast(self.map_out_kernel, z_def.dtype)[None], axis=-1)
+        if self.transform_map == "linear":
+            out = z_def * tf.cast(self.map_gain, z_def.dtype)[None]
+        else:
+            hidden = tf.tanh(
+                z_def[:, :, None] * tf.cast(self.map_in_kernel, z_def.dtype)[None]
+                + tf.cast(self.map_in_bias, z_def.dtype)[None]
+            )
+            out = tf.reduce_sum(hidden * tf.cast(self.map_out_kernel, z_def.dtype)[None], axis=-1)
         out = out + tf.cast(self.map_out_bias, z_def.dtype)[None]
+        log_scale = float(np.log(self.max_scale))
         params = {}
         for k, name in enumerate(self.parameter_names):
             p = out[:, k]
             if name.startswith("scale"):
-                p = tf.exp(MAX_LOG_SCALE * tf.tanh(p / MAX_LOG_SCALE))
+                p = tf.exp(log_scale * tf.tanh(p / log_scale))
             elif name.startswith("translate"):
-                p = MAX_TRANSLATION * tf.tanh(p / MAX_TRANSLATION)
+                p = self.max_translation * tf.tanh(p / self.max_translation)
             params[name] = p
         return params
 
@@ -145,8 +203,8 @@ class GuidanceDecoder(keras.layers.Layer):
         """The output-to-source affine maps (batch, 2, 3) that ``z_def`` drives."""
         p = self.transform_parameters(z_def)
         return affine_theta(
-            scale_x=p.get("scale_x"),
-            scale_y=p.get("scale_y"),
+            scale_x=p.get("scale_x", p.get("scale")),
+            scale_y=p.get("scale_y", p.get("scale")),
             angle=p.get("angle"),
             translate_x=p.get("translate_x"),
             translate_y=p.get("translate_y"),
@@ -167,6 +225,10 @@ class GuidanceDecoder(keras.layers.Layer):
                 "num_content": self.num_content,
                 "transforms": self.transforms,
                 "hidden_units": self.hidden_units,
+                "max_scale": self.max_scale,
+                "max_translation": self.max_translation,
+                "transform_map": self.transform_map,
+                "template_init": self.template_init,
             }
         )
         return config

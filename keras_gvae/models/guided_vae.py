@@ -10,6 +10,9 @@ from keras_gvae.losses import orthogonality_penalty
 from keras_gvae.models.vae import VAE
 
 DEFAULT_TRANSFORMS = ("scale", "rotation", "translation")
+# What the sub-decoder reads: the reparameterised sample (the paper) or the posterior mean.
+SUB_INPUTS = ("sample", "mean")
+
 
 
 @keras.saving.register_keras_serializable(package="keras_gvae")
@@ -61,6 +64,12 @@ class GuidedVAE(VAE):
         sub_weight=0.5,
         orthogonality_weight=1.0,
         transform_hidden_units=16,
+        max_scale=4.0,
+        max_translation=1.5,
+        transform_map="mlp",
+        template_init="zeros",
+        sub_input="sample",
+        content_gradient=1.0,
         **kwargs,
     ):
         # === Config === (read by create_guidance_layers during VAE.__init__)
@@ -78,6 +87,16 @@ class GuidedVAE(VAE):
         if self.sub_weight < 0 or self.orthogonality_weight < 0:
             raise ValueError("sub_weight and orthogonality_weight must be >= 0")
         self.transform_hidden_units = int(transform_hidden_units)
+        self.max_scale = float(max_scale)
+        self.max_translation = float(max_translation)
+        self.transform_map = transform_map
+        self.template_init = template_init
+        if sub_input not in SUB_INPUTS:
+            raise ValueError(f"sub_input must be one of {SUB_INPUTS}; got {sub_input!r}")
+        self.content_gradient = float(content_gradient)
+        if not 0.0 <= self.content_gradient <= 1.0:
+            raise ValueError(f"content_gradient must be in [0, 1]; got {content_gradient!r}")
+        self.sub_input = sub_input
         super().__init__(input_shape=input_shape, latent_dim=latent_dim, **kwargs)
 
     def create_guidance_layers(self):
@@ -87,6 +106,10 @@ class GuidedVAE(VAE):
             num_content=self.latent_dim - self.num_deformation,
             transforms=self.transforms,
             hidden_units=self.transform_hidden_units,
+            max_scale=self.max_scale,
+            max_translation=self.max_translation,
+            transform_map=self.transform_map,
+            template_init=self.template_init,
             name="guidance_decoder",
         )
 
@@ -117,7 +140,13 @@ class GuidedVAE(VAE):
         return {"main": self.decode, "sub": self.sub_decode}
 
     def guidance_terms(self, x, z, z_mean, z_log_var, training=False):
-        rendered = self.sub_decode(z)
+        code = z if self.sub_input == "sample" else z_mean
+        if self.content_gradient != 1.0:
+            # Same values; the sub-decoder's gradient into the content units is scaled.
+            z_def, z_cont = self.split_latent(code)
+            a = self.content_gradient
+            code = tf.concat([z_def, a * z_cont + (1.0 - a) * tf.stop_gradient(z_cont)], axis=1)
+        rendered = self.sub_decode(code)
         sub = -tf.reduce_mean(self.observation_distribution(means=rendered).log_prob(x))
         orth = orthogonality_penalty(tf.cast(self.guidance_decoder.basis, tf.float32))
         total = self.sub_weight * sub + self.orthogonality_weight * orth
@@ -131,6 +160,12 @@ class GuidedVAE(VAE):
                 "sub_weight": self.sub_weight,
                 "orthogonality_weight": self.orthogonality_weight,
                 "transform_hidden_units": self.transform_hidden_units,
+                "max_scale": self.max_scale,
+                "max_translation": self.max_translation,
+                "transform_map": self.transform_map,
+                "template_init": self.template_init,
+                "sub_input": self.sub_input,
+                "content_gradient": self.content_gradient,
             }
         )
         return config

@@ -1,0 +1,137 @@
+"""Named training recipes: a model, its constructor arguments and its budget, per dataset.
+
+A preset is a set of :class:`keras_gvae.training.TrainConfig` fields. The model classes keep
+the paper's defaults; a preset records what was measured to work better on one dataset
+(the measurements are in RESULTS.md and benchmarks/results/). ``gvae train`` uses the
+preset registered for its ``--model`` and ``--dataset`` unless told ``--preset none``;
+flags given beside a preset override its fields.
+
+Example:
+>>> from keras_gvae import presets
+>>> "guided-shapes" in presets.list_presets()
+True
+>>> config = presets.train_config("guided-shapes", seed=1)  # a TrainConfig
+>>> model = presets.build("guided-shapes")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+_ISOTROPIC = ("uniform_scale", "rotation", "translation")
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """One recipe.
+
+    Args:
+        name: str, the preset's name (``gvae train --preset NAME``).
+        description: str, one line: what it is and where it was measured.
+        settings: dict of ``TrainConfig`` fields (``model``, ``dataset``, ``model_kwargs``,
+            ``epochs``, ...); fields not named keep ``TrainConfig``'s defaults.
+    """
+
+    name: str
+    description: str
+    settings: dict
+
+    def describe(self) -> str:
+        lines = [f"{self.name}: {self.description}"]
+        for key, value in self.settings.items():
+            if key == "model_kwargs":
+                lines += [f"  {k} = {json.dumps(v)}" for k, v in value.items()]
+            else:
+                lines.append(f"  {key} = {json.dumps(value)}")
+        return "\n".join(lines)
+
+
+PRESETS: dict[str, Preset] = {}
+# (model, dataset) -> the preset ``gvae train`` uses when none is named.
+DEFAULTS: dict[tuple[str, str], str] = {}
+
+
+def register(preset: Preset, default_for: tuple[str, str] | None = None) -> Preset:
+    """Adds ``preset`` (and makes it the default for a ``(model, dataset)`` pair)."""
+    PRESETS[preset.name] = preset
+    if default_for is not None:
+        DEFAULTS[default_for] = preset.name
+    return preset
+
+
+def list_presets() -> list[str]:
+    """Names of every registered preset."""
+    return sorted(PRESETS)
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; expected one of {list_presets()}")
+    return PRESETS[name]
+
+
+def describe(name: str) -> str:
+    """A few lines: the preset's description and every field it sets."""
+    return get_preset(name).describe()
+
+
+def default_preset(model: str, dataset: str) -> str | None:
+    """The preset ``gvae train`` uses for ``model`` on ``dataset`` when none is named."""
+    return DEFAULTS.get((model, dataset))
+
+
+def merged_settings(name: str, overrides: dict) -> dict:
+    """The preset's fields updated by ``overrides`` (model_kwargs are merged key by key)."""
+    settings = dict(get_preset(name).settings)
+    overrides = dict(overrides)
+    kwargs = {**settings.get("model_kwargs", {}), **(overrides.pop("model_kwargs", None) or {})}
+    settings.update(overrides)
+    settings["model_kwargs"] = kwargs
+    return settings
+
+
+def train_config(name: str, **overrides):
+    """A :class:`keras_gvae.training.TrainConfig` of preset ``name`` with ``overrides``."""
+    from keras_gvae.training import TrainConfig
+
+    return TrainConfig(preset=name, **merged_settings(name, overrides))
+
+
+def build(name: str, input_shape=None, **overrides):
+    """The compiled model of preset ``name`` (for ``model.fit`` outside ``gvae train``)."""
+    from keras_gvae.training import build_model
+
+    config = train_config(name, **overrides)
+    if input_shape is None:
+        from keras_gvae.training import make_pipeline
+
+        spec = make_pipeline(config, config.seed, 1).element_spec[0]
+        input_shape = spec.shape[1:]
+    return build_model(config, tuple(int(s) for s in input_shape))
+
+
+# ---------------------------------------------------------------- the recipes
+register(
+    Preset(
+        "guided-paper",
+        "GuidedVAE exactly as the paper and the authors' code (two scale units, scale in "
+        "(1/4, 4)), at gvae train's default budget; the reference the other guided presets "
+        "are measured against",
+        {"model": "guided", "dataset": "shapes"},
+    )
+)
+
+register(
+    Preset(
+        "guided-shapes",
+        "GuidedVAE on the embedded shapes: one isotropic scale unit with scale in (1/2, 2) "
+        "(RESULTS.md, 'What makes the guidance bite')",
+        {
+            "model": "guided",
+            "dataset": "shapes",
+            "model_kwargs": {"transforms": list(_ISOTROPIC), "max_scale": 2.0},
+        },
+    ),
+    default_for=("guided", "shapes"),
+)
