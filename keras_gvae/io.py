@@ -161,7 +161,8 @@ def _remove_if_empty(folders):
 def _claim(path):
     """Holds the exclusive writer's lock of ``path`` (``.NAME.lock`` beside it).
 
-    Yields the folders it had to create. Raises :class:`OutputBusyError` at once if another
+    Folders it had to create are removed again if the block fails and leaves them empty.
+    Raises :class:`OutputBusyError` at once if another
     writer holds the lock. Reports stale temporary names of ``path`` once the lock is held
     (no live keras_gvae writer can own them then).
     """
@@ -172,13 +173,17 @@ def _claim(path):
     except BaseException:
         _remove_if_empty(created)
         raise
+    failed = True
     try:
         _report_stale(path)
         yield created
+        failed = False
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(lock)
         os.close(fd)
+        if failed:
+            _remove_if_empty(created)  # folders it made for nothing (a kept partial stays)
 
 
 def _acquire(lock, path):
@@ -288,7 +293,7 @@ def staged_file(path, overwrite=True, suffix=""):
     """
     path = Path(path)
     _check_file_target(path, overwrite)
-    with _claim(path) as created:
+    with _claim(path):
         _check_file_target(path, overwrite)
         tmp = path.parent / (_partial_name(path) + suffix)
         try:
@@ -299,7 +304,6 @@ def staged_file(path, overwrite=True, suffix=""):
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-            _remove_if_empty(created)
             raise
 
 
@@ -401,7 +405,7 @@ def atomic_directory(path, overwrite=False, kind="run", keep_if=None):
     """
     path = Path(path)
     _check_directory_target(path, overwrite, kind)
-    with _claim(path) as created:
+    with _claim(path):
         _check_directory_target(path, overwrite, kind)
         tmp = path.parent / _partial_name(path)
         tmp.mkdir()
@@ -415,7 +419,6 @@ def atomic_directory(path, overwrite=False, kind="run", keep_if=None):
                 _kept(err, tmp)
             else:
                 shutil.rmtree(tmp, ignore_errors=True)
-                _remove_if_empty(created)
             raise
         write_marker(tmp, kind)
         try:
