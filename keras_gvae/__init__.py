@@ -2,15 +2,46 @@
 
 Importing the package registers every layer and model with Keras, so
 ``keras.saving.load_model("model.keras")`` restores them with ``safe_mode`` on.
+
+The one exception is the ``gvae`` command itself (the console script, or
+``python -m keras_gvae.cli.main``): it parses its arguments (and answers ``--help``) before
+TensorFlow is imported, and each command imports the models it needs. The names below are
+then loaded on first access.
 """
 
 import os as _os
+import sys as _sys
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_gvae import layers, losses, models  # noqa: E402
-from keras_gvae.models import VAE, GuidedVAE, SupervisedGuidedVAE  # noqa: E402
 
 __version__ = "0.1.0.dev0"
 
 __all__ = ["GuidedVAE", "SupervisedGuidedVAE", "VAE", "layers", "losses", "models", "__version__"]
+
+_MODULES = ("layers", "losses", "models")
+_MODELS = ("GuidedVAE", "SupervisedGuidedVAE", "VAE")
+
+
+def _started_as_gvae():
+    argv0 = _os.path.basename(_sys.argv[0]) if _sys.argv else ""
+    if argv0 in ("gvae", "gvae.exe", "gvae-script.py"):
+        return True
+    orig = list(getattr(_sys, "orig_argv", ()))
+    return argv0 == "-m" and any(
+        a == "-m" and b == "keras_gvae.cli.main" for a, b in zip(orig, orig[1:])
+    )
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _MODULES:
+        return importlib.import_module(f"keras_gvae.{name}")
+    if name in _MODELS:
+        return getattr(importlib.import_module("keras_gvae.models"), name)
+    raise AttributeError(f"module 'keras_gvae' has no attribute {name!r}")
+
+
+if not _started_as_gvae():
+    from keras_gvae import layers, losses, models  # noqa: E402
+    from keras_gvae.models import VAE, GuidedVAE, SupervisedGuidedVAE  # noqa: E402

@@ -1,36 +1,347 @@
-"""Atomic file and directory writes: a result is complete, or visibly not there."""
+"""How keras_gvae writes: every output file and directory is created, replaced and committed here.
+
+The rules, for files and directories alike:
+
+- An output ``NAME`` is assembled under a temporary sibling ``.NAME.partial-<id>`` and renamed
+  onto ``NAME`` only when complete, so a result is complete or visibly not there.
+- A writer first claims ``NAME``: an exclusive lock on ``.NAME.lock`` beside it, held until the
+  result is committed (released by the kernel if the process dies). A second keras_gvae writer
+  of the same ``NAME`` is refused at once with :class:`OutputBusyError`, so two writers can
+  never both win.
+- An existing ``NAME`` is never replaced unless ``overwrite`` is given; a directory then only
+  if its marker file (:data:`MARKER`) proves it is a keras_gvae output of the same kind (a run,
+  an evaluation, a SavedModel version). A non-empty directory is never replaced by a
+  directory-to-directory rename, and a file without ``overwrite`` is committed with a hard
+  link, which fails if anything appeared at ``NAME`` meanwhile.
+- Temporary names left behind by a killed process are reported (:class:`StalePartialWarning`)
+  with the command that removes them; nothing deletes them silently.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import shlex
 import shutil
-import tempfile
+import time
 import uuid
+import warnings
 from pathlib import Path
+
+# Written into every directory keras_gvae commits; only such a directory is replaced.
+MARKER = ".keras_gvae.json"
+DIRECTORY_KINDS = ("run", "evaluation", "saved_model")
+
+
+class OutputExistsError(FileExistsError):
+    """The output exists and may not be replaced (no ``overwrite``, or not a keras_gvae output)."""
+
+
+class OutputBusyError(FileExistsError):
+    """Another keras_gvae process (or thread) is writing the same output right now."""
+
+
+class StalePartialWarning(UserWarning):
+    """Temporary outputs of an earlier, killed or failed, writer of the same name were found."""
+
+
+# ---------------------------------------------------------------------------- checks
+def check_output(path, overwrite=False, kind=None):
+    """Raises unless ``path`` could be written as a file (``kind=None``) or a directory of
+    ``kind`` with this ``overwrite``; for checks before long work (training, export).
+
+    Raises:
+        OutputExistsError: ``path`` exists and may not be replaced, or is of the wrong type.
+    """
+    path = Path(path)
+    if kind is None:
+        _check_file_target(path, overwrite)
+    else:
+        _check_directory_target(path, overwrite, kind)
+
+
+def _check_file_target(path, overwrite):
+    if path.is_dir():
+        raise OutputExistsError(f"{path} is a directory; expected the name of a file to write")
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise OutputExistsError(f"{path} exists and is not a regular file; it is not replaced")
+    if path.exists() and not overwrite:
+        raise OutputExistsError(
+            f"{path} already exists; choose another name, or pass --overwrite (overwrite=True) "
+            "to replace it"
+        )
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputExistsError(f"{parent} is a file; expected a folder to write {path} in")
+            break
+
+
+def _check_directory_target(path, overwrite, kind):
+    if kind not in DIRECTORY_KINDS:
+        raise ValueError(f"kind must be one of {DIRECTORY_KINDS}; got {kind!r}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputExistsError(f"{parent} is a file; expected a folder to write {path} in")
+            break
+    if path.is_symlink():
+        raise OutputExistsError(f"{path} is a symbolic link; it is not replaced")
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise OutputExistsError(f"{path} exists and is a file; expected a directory name")
+    if not any(path.iterdir()):
+        return  # an empty directory holds nothing to lose
+    if not overwrite:
+        raise OutputExistsError(
+            f"{path} already exists and is not empty; choose another name, or pass --overwrite "
+            "(overwrite=True) to replace it"
+        )
+    found = marker_kind(path)
+    if found is None:
+        raise OutputExistsError(
+            f"{path} is not a keras_gvae {kind} (it has no {MARKER}), so --overwrite does not "
+            "replace it; choose another name, or remove it yourself"
+        )
+    if found != kind:
+        raise OutputExistsError(
+            f"{path} is a keras_gvae {found}, not a {kind}; --overwrite replaces only a {kind}"
+        )
+
+
+def marker_kind(path):
+    """The kind ("run", "evaluation", "saved_model") a keras_gvae directory's marker names,
+    or None when ``path`` has no readable marker."""
+    try:
+        data = json.loads((Path(path) / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    kind = data.get("kind") if isinstance(data, dict) else None
+    return kind if kind in DIRECTORY_KINDS else None
+
+
+def write_marker(directory, kind):
+    """Marks ``directory`` as a keras_gvae output of ``kind`` (what ``overwrite`` may replace)."""
+    if kind not in DIRECTORY_KINDS:
+        raise ValueError(f"kind must be one of {DIRECTORY_KINDS}; got {kind!r}")
+    text = json.dumps({"kind": kind, "written_by": "keras_gvae", "time": time.time()})
+    (Path(directory) / MARKER).write_text(text + "\n")
+
+
+# ---------------------------------------------------------------------------- claims
+def _partial_name(path):
+    return f".{path.name}.partial-{uuid.uuid4().hex[:8]}"
+
+
+def _make_parents(path):
+    """Creates the missing parent folders of ``path``; returns those it created, deepest first."""
+    created = []
+    for parent in reversed(path.parents):
+        if not parent.exists():
+            try:
+                parent.mkdir()
+                created.append(parent)
+            except FileExistsError:
+                pass
+    return created[::-1]
+
+
+def _remove_if_empty(folders):
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 @contextlib.contextmanager
-def atomic_file(path, mode="wb"):
-    """Opens a temporary file beside ``path``; on success renames it onto ``path``.
+def _claim(path):
+    """Holds the exclusive writer's lock of ``path`` (``.NAME.lock`` beside it).
 
-    On an exception the temporary file is removed and ``path`` is left untouched.
+    Folders it had to create are removed again if the block fails and leaves them empty.
+    Raises :class:`OutputBusyError` at once if another
+    writer holds the lock. Reports stale temporary names of ``path`` once the lock is held
+    (no live keras_gvae writer can own them then).
+    """
+    created = _make_parents(path)
+    lock = path.parent / f".{path.name}.lock"
+    try:
+        fd = _acquire(lock, path)
+    except BaseException:
+        _remove_if_empty(created)
+        raise
+    failed = True
+    try:
+        _report_stale(path)
+        yield created
+        failed = False
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock)
+        os.close(fd)
+        if failed:
+            _remove_if_empty(created)  # folders it made for nothing (a kept partial stays)
+
+
+def _acquire(lock, path):
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: an exclusive create is the lock
+        return _acquire_exclusive_create(lock, path)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            os.close(fd)
+            if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise OutputBusyError(
+                    f"{path} is being written by another keras_gvae process{_owner(lock)}; "
+                    "wait for it to finish or choose another name"
+                ) from None
+            raise
+        # The previous holder unlinks the lock file before releasing it: if that happened
+        # between our open and our flock, we hold a lock nobody else can see. Start again.
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(lock))
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return fd
+        os.close(fd)
+
+
+def _acquire_exclusive_create(lock, path):  # pragma: no cover - not POSIX
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        raise OutputBusyError(
+            f"{path} is being written by another keras_gvae process{_owner(lock)}; if none is "
+            f"running, remove {lock}"
+        ) from None
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def _owner(lock):
+    try:
+        pid = Path(lock).read_text().strip()
+    except OSError:
+        return ""
+    return f" (pid {pid})" if pid.isdigit() else ""
+
+
+def stale_partials(path):
+    """Temporary names of ``path`` in its folder: ``.NAME.partial-*`` (unfinished outputs) and
+    ``.NAME.old-*`` (a previous version an interrupted replacement moved aside)."""
+    path = Path(path)
+    try:
+        entries = sorted(path.parent.iterdir())
+    except OSError:
+        return []
+    prefixes = (f".{path.name}.partial-", f".{path.name}.old-")
+    return [p for p in entries if p.name.startswith(prefixes)]
+
+
+def _report_stale(path):
+    stale = stale_partials(path)
+    if not stale:
+        return
+    old = [p for p in stale if ".old-" in p.name[len(path.name) + 1 :]]
+    partial = [p for p in stale if p not in old]
+    parts = []
+    if partial:
+        parts.append(
+            f"{len(partial)} unfinished output(s) of {path} left by an earlier keras_gvae process "
+            "that was killed or failed (nothing reads them; a kept one may hold a trained model); "
+            "remove them with: rm -r " + " ".join(shlex.quote(str(p)) for p in partial)
+        )
+    if old:
+        parts.append(
+            f"a previous {path} moved aside by an interrupted --overwrite: "
+            + ", ".join(str(p) for p in old)
+            + (f"; restore it with: mv {shlex.quote(str(old[0]))} {shlex.quote(str(path))}"
+               if not path.exists() and len(old) == 1 else "")
+        )
+    warnings.warn("; ".join(parts), StalePartialWarning, stacklevel=4)
+
+
+def _kept(err, tmp):
+    """Notes on ``err`` that ``tmp`` was kept (the CLI names it in its one-line message)."""
+    with contextlib.suppress(AttributeError, TypeError):
+        err.kept_partial = str(tmp)
+    return err
+
+
+# ---------------------------------------------------------------------------- files
+@contextlib.contextmanager
+def staged_file(path, overwrite=True, suffix=""):
+    """Yields a temporary path beside ``path`` to write; on success it becomes ``path``.
+
+    ``suffix`` ends the temporary name (Keras wants ``.keras``). Without ``overwrite`` the
+    commit is a hard link, which fails if anything appeared at ``path`` meanwhile. On an
+    exception the temporary file is removed and ``path`` is left untouched.
+
+    Raises:
+        OutputExistsError: ``path`` exists and ``overwrite`` is False, or it is a directory.
+        OutputBusyError: another keras_gvae writer holds ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    _check_file_target(path, overwrite)
+    with _claim(path):
+        _check_file_target(path, overwrite)
+        tmp = path.parent / (_partial_name(path) + suffix)
+        try:
+            yield tmp
+            if not tmp.exists():
+                raise FileNotFoundError(f"nothing was written to {tmp}")
+            _commit_file(tmp, path, overwrite)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+
+def _commit_file(tmp, path, overwrite):
+    if overwrite:
+        _check_file_target(path, overwrite)
+        os.replace(tmp, path)
+        return
     try:
-        with os.fdopen(fd, mode) as f:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise OutputExistsError(
+            f"{path} appeared while it was being written; it was not replaced"
+        ) from None
+    except OSError as err:
+        if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        # No hard links on this file system: the claim keeps other keras_gvae writers out.
+        _check_file_target(path, overwrite)
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def atomic_file(path, mode="wb", overwrite=True):
+    """Opens a temporary file beside ``path``; on success renames it onto ``path``.
+
+    An existing file is replaced only with ``overwrite`` (the default, for result files that
+    are meant to be rewritten); ``gvae`` commands pass their ``--overwrite``. On an
+    exception the temporary file is removed and ``path`` is left untouched.
+    """
+    with staged_file(path, overwrite=overwrite) as tmp:
+        with open(tmp, mode) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def _umask():
@@ -39,15 +350,15 @@ def _umask():
     return mask
 
 
-def write_text(path, text):
+def write_text(path, text, overwrite=True):
     """Writes ``text`` to ``path`` atomically, creating missing parent folders."""
-    with atomic_file(path, "w") as f:
+    with atomic_file(path, "w", overwrite=overwrite) as f:
         f.write(text)
 
 
-def write_json(path, obj):
+def write_json(path, obj, overwrite=True):
     """Writes ``obj`` as indented JSON, atomically."""
-    with atomic_file(path, "w") as f:
+    with atomic_file(path, "w", overwrite=overwrite) as f:
         json.dump(obj, f, indent=2, sort_keys=True, default=_json_default)
         f.write("\n")
 
@@ -60,49 +371,80 @@ def _json_default(value):
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-@contextlib.contextmanager
-def atomic_directory(path, overwrite=False):
-    """Yields a temporary sibling directory that becomes ``path`` when the block succeeds.
-
-    The temporary directory is named ``.<name>.partial-<id>``, so an interrupted run is
-    visibly incomplete and never mistaken for a finished one. With ``overwrite``, an
-    existing ``path`` is replaced only after the new one is complete.
-
-    Raises:
-        FileExistsError: ``path`` exists, is not empty, and ``overwrite`` is False.
-    """
-    path = Path(path)
-    if path.exists() and any(path.iterdir()) and not overwrite:
-        raise FileExistsError(
-            f"{path} already exists and is not empty; choose another --out or pass --overwrite"
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.partial-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if path.exists():
-        old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(path, old)
-    os.replace(tmp, path)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def save_model_atomic(model, path):
+def save_model_atomic(model, path, overwrite=True):
     """``model.save(path)`` through a temporary file in the same folder, then a rename."""
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"model files end in .keras; got {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.stem}.partial-{uuid.uuid4().hex[:8]}.keras"
-    try:
+    with staged_file(path, overwrite=overwrite, suffix=".keras") as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+
+
+# ---------------------------------------------------------------------------- directories
+@contextlib.contextmanager
+def atomic_directory(path, overwrite=False, kind="run", keep_if=None):
+    """Yields a temporary sibling directory that becomes ``path`` when the block succeeds.
+
+    The temporary directory is named ``.<name>.partial-<id>``, so an interrupted run is
+    visibly incomplete and never mistaken for a finished one. ``path`` is claimed for the
+    whole block (a second writer is refused at once), and gets the marker of ``kind``. With
+    ``overwrite``, an existing ``path`` that is a keras_gvae ``kind`` is replaced only after
+    the new one is complete; any other non-empty ``path`` is never replaced.
+
+    Args:
+        path: the directory to write.
+        overwrite: bool, replace an existing keras_gvae ``kind`` directory. Default False.
+        kind: "run", "evaluation" or "saved_model", written to the marker. Default "run".
+        keep_if: optional function of the temporary directory; when the block fails and it
+            returns True (e.g. a trained model is already saved), the temporary directory is
+            kept, not deleted, and the exception carries its path as ``kept_partial``.
+
+    Raises:
+        OutputExistsError: ``path`` exists and may not be replaced.
+        OutputBusyError: another keras_gvae writer holds ``path``.
+    """
+    path = Path(path)
+    _check_directory_target(path, overwrite, kind)
+    with _claim(path):
+        _check_directory_target(path, overwrite, kind)
+        tmp = path.parent / _partial_name(path)
+        tmp.mkdir()
+        try:
+            yield tmp
+        except BaseException as err:
+            keep = False
+            with contextlib.suppress(Exception):
+                keep = bool(keep_if and keep_if(tmp))
+            if keep:
+                _kept(err, tmp)
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        write_marker(tmp, kind)
+        try:
+            _commit_directory(tmp, path, overwrite, kind)
+        except BaseException as err:
+            _kept(err, tmp)  # the result is complete: never deleted
+            raise
+
+
+def _commit_directory(tmp, path, overwrite, kind):
+    _check_directory_target(path, overwrite, kind)
+    old = None
+    if path.exists() and any(path.iterdir()):
+        old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
+        os.rename(path, old)
+    try:
+        # rename(2) replaces an empty directory but fails on a non-empty one or a file.
+        os.rename(tmp, path)
+    except OSError as err:
+        if old is not None:
+            with contextlib.suppress(OSError):
+                os.rename(old, path)
+        if err.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+            raise OutputExistsError(
+                f"{path} appeared while it was being written; it was not replaced"
+            ) from None
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

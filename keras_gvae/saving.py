@@ -35,7 +35,7 @@ def load_model(path, compile=True):
     """
     import keras
 
-    import keras_gvae  # noqa: F401  (registers the serializable classes)
+    from keras_gvae.models import VAE  # registers the serializable classes
 
     path = resolve_model_path(path)
     if path.suffix != ".keras":
@@ -49,7 +49,36 @@ def load_model(path, compile=True):
         ) from err
     if "config.json" not in names:
         raise ModelLoadError(f"{path}: a .keras archive must contain config.json; it does not")
+    _check_keras_gvae_config(path)
     try:
-        return keras.saving.load_model(path, compile=compile, safe_mode=True)
+        model = keras.saving.load_model(path, compile=compile, safe_mode=True)
     except Exception as err:  # noqa: BLE001 - re-raised with the file name
         raise ModelLoadError(f"{path}: could not restore the model: {err}") from err
+    if not isinstance(model, VAE):
+        raise ModelLoadError(f"{path}: {_not_ours(type(model).__name__)}")
+    return model
+
+
+def _not_ours(class_name):
+    return (
+        f"a Keras {class_name}, not a keras_gvae model; expected a VAE, GuidedVAE or "
+        "SupervisedGuidedVAE saved by keras_gvae (`gvae train` or model.save)"
+    )
+
+
+def _check_keras_gvae_config(path):
+    """Refuses, before deserializing anything, an archive whose top object is not keras_gvae's."""
+    import json
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as err:
+        raise ModelLoadError(f"{path}: its config.json is unreadable ({err})") from err
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{path}: its config.json does not describe a Keras object")
+    # Keras' own classes (Sequential, Functional, ...) are never keras_gvae models; other
+    # registered classes (keras_gvae's, or a user's subclass of VAE) are checked after loading.
+    module = str(config.get("module") or "")
+    if not config.get("registered_name") or module == "keras" or module.startswith("keras."):
+        raise ModelLoadError(f"{path}: {_not_ours(config.get('class_name', 'object'))}")

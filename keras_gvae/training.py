@@ -9,8 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_gvae.io import atomic_directory, save_model_atomic, write_json
+from keras_gvae.io import OutputExistsError, atomic_directory, save_model_atomic, write_json
 
+# ``--model`` names, in the order of `model_registry` (spelled out so that the CLI's parser
+# needs no TensorFlow import).
+MODEL_NAMES = ("guided", "vae", "beta-vae", "supervised")
 DEFAULT_BETA = {"guided": 1.0, "vae": 1.0, "beta-vae": 4.0, "supervised": 1.0}
 # Natural-image datasets get the Gaussian likelihood; binary ones the Bernoulli.
 GAUSSIAN_DATASETS = ("celeb_a",)
@@ -65,8 +68,8 @@ class TrainConfig:
             raise ValueError(f"expected positive values for {', '.join(bad)}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; got {self.lr_schedule!r}")
-        if self.model not in model_registry():
-            raise ValueError(f"model must be one of {tuple(model_registry())}; got {self.model!r}")
+        if self.model not in MODEL_NAMES:
+            raise ValueError(f"model must be one of {MODEL_NAMES}; got {self.model!r}")
         if self.beta is None:
             self.beta = DEFAULT_BETA.get(self.model, 1.0)
         if isinstance(self.attributes, str):
@@ -110,12 +113,20 @@ def model_registry():
     """``--model`` name -> model class."""
     from keras_gvae.models import VAE, GuidedVAE, SupervisedGuidedVAE
 
-    return {"guided": GuidedVAE, "vae": VAE, "beta-vae": VAE, "supervised": SupervisedGuidedVAE}
+    classes = (GuidedVAE, VAE, VAE, SupervisedGuidedVAE)
+    return dict(zip(MODEL_NAMES, classes, strict=True))
 
 
 def default_run_dir(config):
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{config.model}-{dataset_name(config)}-{stamp}"
+    """``runs/<model>-<dataset>-<time>``, with ``-2``, ``-3``... when that name is taken (by a
+    finished run or by one being written)."""
+    base = f"{config.model}-{dataset_name(config)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    for attempt in range(1, 1000):
+        name = base if attempt == 1 else f"{base}-{attempt}"
+        path = Path("runs") / name
+        if not path.exists() and not (path.parent / f".{name}.lock").exists():
+            return path
+    raise OutputExistsError(f"runs/{base}-* are all taken; pass --out")
 
 
 def dataset_name(config):
@@ -202,69 +213,85 @@ def train(config: TrainConfig) -> Path:
     The run directory holds model.keras, history.csv, metrics.json, config.json,
     reconstructions.png and traversal.png. It is assembled under a temporary name and
     renamed at the end, so a run that fails or is interrupted leaves no half-written
-    directory at ``config.out``.
+    directory at ``config.out``. ``config.out`` is claimed before the data is read (a second
+    run writing the same directory is refused at once), and an existing one is replaced only
+    with ``config.overwrite`` and only if it is a keras_gvae run. Once the model is saved, a
+    failure (an export, a picture, an interrupt) keeps the unfinished directory and names it
+    in the exception's ``kept_partial``: a trained model is never deleted.
+
+    Raises:
+        keras_gvae.io.OutputExistsError: ``config.out`` exists and may not be replaced.
+        keras_gvae.io.OutputBusyError: another process is writing ``config.out``.
+        keras_gvae.export.tflite.LiteRTMissingError: ``config.export`` without the
+            ``litert`` extra (checked before training).
     """
+    if config.export:
+        from keras_gvae.export.tflite import require_litert
+
+        require_litert()
+    out = Path(config.out) if config.out else default_run_dir(config)
+    saved = lambda tmp: (tmp / "model.keras").exists()  # noqa: E731
+    with atomic_directory(out, overwrite=config.overwrite, kind="run", keep_if=saved) as tmp:
+        _train_into(config, out, tmp)
+    return out
+
+
+def _train_into(config, out, tmp):
     import keras
 
     from keras_gvae import visualization
 
-    out = Path(config.out) if config.out else default_run_dir(config)
     keras.utils.set_random_seed(config.seed)
     train_ds, eval_images, eval_labels, input_shape = training_data(config)
     model = build_model(config, input_shape)
+    callbacks = [
+        keras.callbacks.CSVLogger(str(tmp / "history.csv")),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    start = time.perf_counter()
+    history = model.fit(
+        train_ds,
+        epochs=config.epochs,
+        steps_per_epoch=config.steps_per_epoch,
+        callbacks=callbacks,
+        shuffle=False,  # the pipeline shuffles
+        verbose=config.verbose,
+    )
+    seconds = time.perf_counter() - start
+    losses = history.history.get("loss", [])
+    if len(losses) < config.epochs or not np.all(np.isfinite(losses)):
+        raise RuntimeError(
+            f"training stopped early with a non-finite loss after {len(losses)} epochs; "
+            "try a lower --learning-rate"
+        )
+    # Saved first: from here on a failure keeps the directory (see `train`).
+    save_model_atomic(slim_copy(model) if config.slim else model, tmp / "model.keras")
+    eval_targets = eval_labels.astype(np.float32) if config.model == "supervised" else None
+    evaluation = model.evaluate(
+        eval_images, eval_targets, batch_size=config.batch_size, verbose=0, return_dict=True
+    )
+    metrics = {
+        "final_epoch": {k: float(v[-1]) for k, v in history.history.items()},
+        "evaluation": {k: float(v) for k, v in evaluation.items()},
+        "training_seconds": seconds,
+        "images_per_second": config.epochs * config.steps_per_epoch * config.batch_size / seconds,
+    }
+    write_json(tmp / "metrics.json", metrics)
+    write_json(tmp / "config.json", dataclasses.asdict(config) | {"out": str(out)})
+    visualization.save_png(
+        visualization.reconstruction_figure(model, eval_images[:10]),
+        tmp / "reconstructions.png",
+    )
+    visualization.save_png(
+        visualization.traversal_figure(model, x=eval_images[:1]), tmp / "traversal.png"
+    )
+    exports = []
+    if config.export:
+        from keras_gvae.export import export_saved_model, export_tflite_decoder
 
-    with atomic_directory(out, overwrite=config.overwrite) as tmp:
-        callbacks = [
-            keras.callbacks.CSVLogger(str(tmp / "history.csv")),
-            keras.callbacks.TerminateOnNaN(),
-        ]
-        start = time.perf_counter()
-        history = model.fit(
-            train_ds,
-            epochs=config.epochs,
-            steps_per_epoch=config.steps_per_epoch,
-            callbacks=callbacks,
-            shuffle=False,  # the pipeline shuffles
-            verbose=config.verbose,
-        )
-        seconds = time.perf_counter() - start
-        losses = history.history.get("loss", [])
-        if len(losses) < config.epochs or not np.all(np.isfinite(losses)):
-            raise RuntimeError(
-                f"training stopped early with a non-finite loss after {len(losses)} epochs; "
-                "try a lower --learning-rate"
-            )
-        eval_targets = eval_labels.astype(np.float32) if config.model == "supervised" else None
-        evaluation = model.evaluate(
-            eval_images, eval_targets, batch_size=config.batch_size, verbose=0, return_dict=True
-        )
-        save_model_atomic(slim_copy(model) if config.slim else model, tmp / "model.keras")
-        metrics = {
-                "final_epoch": {k: float(v[-1]) for k, v in history.history.items()},
-                "evaluation": {k: float(v) for k, v in evaluation.items()},
-                "training_seconds": seconds,
-                "images_per_second": config.epochs
-                * config.steps_per_epoch
-                * config.batch_size
-                / seconds,
-            }
-        write_json(tmp / "metrics.json", metrics)
-        write_json(tmp / "config.json", dataclasses.asdict(config) | {"out": str(out)})
-        visualization.save_png(
-            visualization.reconstruction_figure(model, eval_images[:10]),
-            tmp / "reconstructions.png",
-        )
-        visualization.save_png(
-            visualization.traversal_figure(model, x=eval_images[:1]), tmp / "traversal.png"
-        )
-        exports = []
-        if config.export:
-            from keras_gvae.export import export_saved_model, export_tflite_decoder
-
-            export_saved_model(model, tmp / "saved_model")
-            exports.append(export_tflite_decoder(model, tmp / "decoder.tflite"))
-        (tmp / "MODEL_CARD.md").write_text(model_card(config, model, metrics, exports, tmp))
-    return out
+        export_saved_model(model, tmp / "saved_model")
+        exports.append(export_tflite_decoder(model, tmp / "decoder.tflite"))
+    (tmp / "MODEL_CARD.md").write_text(model_card(config, model, metrics, exports, tmp))
 
 
 def slim_copy(model):

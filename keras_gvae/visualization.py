@@ -61,11 +61,12 @@ def side_by_side(panels, gap=12):
     return out
 
 
-def save_png(image, path):
-    """Saves a PIL image or uint8 array as PNG, atomically."""
+def save_png(image, path, overwrite=True):
+    """Saves a PIL image or uint8 array as PNG, atomically; an existing file is replaced only
+    with ``overwrite`` (default True)."""
     if not isinstance(image, Image.Image):
         image = Image.fromarray(np.asarray(image))
-    with atomic_file(path, "wb") as f:
+    with atomic_file(path, "wb", overwrite=overwrite) as f:
         image.save(f, format="PNG")
 
 

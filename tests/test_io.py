@@ -1,5 +1,6 @@
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +62,135 @@ def test_atomic_directory_replaces_only_complete_runs(tmp_path):
         (tmp / "model.keras").write_text("v2")
     assert (run / "model.keras").read_text() == "v2"
     assert _leftovers(tmp_path) == []
+
+
+# ---------------------------------------------------------------- claims, markers, commits
+def test_two_writers_of_one_directory_cannot_both_win(tmp_path):
+    # Issue #14, case 1: the second writer used to replace the first one's complete run.
+    import threading
+
+    from keras_gvae.io import OutputBusyError
+
+    run = tmp_path / "c" / "run"
+    inside, release, errors = threading.Event(), threading.Event(), []
+
+    def first():
+        with atomic_directory(run) as tmp:
+            (tmp / "model.keras").write_text("first")
+            inside.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert inside.wait(10)
+    try:
+        with pytest.raises(OutputBusyError, match="being written by another keras_gvae process"):
+            with atomic_directory(run, overwrite=True) as tmp:
+                (tmp / "model.keras").write_text("second")
+    except BaseException as err:  # pragma: no cover - keep the thread from hanging
+        errors.append(err)
+    finally:
+        release.set()
+        thread.join(10)
+    assert not errors
+    assert (run / "model.keras").read_text() == "first"
+    assert _leftovers(run.parent) == [] and not (run.parent / ".run.lock").exists()
+
+
+def test_a_directory_that_appears_meanwhile_is_not_replaced_and_the_new_one_is_kept(tmp_path):
+    from keras_gvae.io import OutputExistsError
+
+    run = tmp_path / "run"
+    with pytest.raises(OutputExistsError, match="already exists") as info:
+        with atomic_directory(run) as tmp:
+            (tmp / "model.keras").write_text("new")
+            run.mkdir()  # another program, which takes no claim
+            (run / "theirs.txt").write_text("theirs")
+    assert (run / "theirs.txt").read_text() == "theirs"
+    assert Path(info.value.kept_partial, "model.keras").read_text() == "new"
+
+
+def test_overwrite_replaces_only_a_marked_keras_gvae_directory_of_the_same_kind(tmp_path):
+    # Issue #14, case 2: --overwrite used to delete any directory.
+    from keras_gvae.io import MARKER, OutputExistsError, marker_kind
+
+    unrelated = tmp_path / "notarun"
+    unrelated.mkdir()
+    (unrelated / "thesis.tex").write_text("years of work")
+    with pytest.raises(OutputExistsError, match=f"not a keras_gvae run .*{MARKER}"):
+        with atomic_directory(unrelated, overwrite=True) as tmp:
+            (tmp / "model.keras").write_text("x")
+    assert (unrelated / "thesis.tex").read_text() == "years of work"
+
+    run = tmp_path / "run"
+    with atomic_directory(run) as tmp:
+        (tmp / "model.keras").write_text("v1")
+    assert marker_kind(run) == "run"
+    with pytest.raises(OutputExistsError, match="is a keras_gvae run, not a evaluation"):
+        with atomic_directory(run, overwrite=True, kind="evaluation"):
+            pass
+    assert (run / "model.keras").read_text() == "v1"
+    # An empty directory holds nothing to lose; a file is not a directory.
+    (tmp_path / "empty").mkdir()
+    with atomic_directory(tmp_path / "empty") as tmp:
+        (tmp / "a").write_text("a")
+    assert (tmp_path / "empty" / "a").exists()
+    (tmp_path / "file").write_text("f")
+    with pytest.raises(OutputExistsError, match="is a file; expected a directory"):
+        with atomic_directory(tmp_path / "file", overwrite=True):
+            pass
+    assert (tmp_path / "file").read_text() == "f"
+
+
+def test_files_are_replaced_only_when_asked(tmp_path):
+    # Issue #14, case 3: output files used to be replaced silently.
+    from keras_gvae.io import OutputExistsError
+
+    path = tmp_path / "traversal.png"
+    write_text(path, "mine", overwrite=False)
+    with pytest.raises(OutputExistsError, match="already exists; choose another name"):
+        write_text(path, "theirs", overwrite=False)
+    assert path.read_text() == "mine"
+    # A file that appears while the new one is written is not replaced either.
+    with pytest.raises(OutputExistsError, match="appeared while it was being written"):
+        with atomic_file(tmp_path / "late.png", "w", overwrite=False) as f:
+            f.write("ours")
+            (tmp_path / "late.png").write_text("theirs")
+    assert (tmp_path / "late.png").read_text() == "theirs"
+    with pytest.raises(OutputExistsError, match="is a directory"):
+        write_text(tmp_path, "x", overwrite=True)
+    write_text(path, "replaced", overwrite=True)
+    assert path.read_text() == "replaced"
+    assert _leftovers(tmp_path) == [] and not list(tmp_path.glob(".*.lock"))
+
+
+def test_a_failure_removes_the_folders_it_created_but_keep_if_keeps_the_result(tmp_path):
+    with pytest.raises(RuntimeError):
+        with atomic_directory(tmp_path / "a" / "b" / "run"):
+            raise RuntimeError("before anything worth keeping")
+    assert list(tmp_path.iterdir()) == []
+
+    def saved(tmp):
+        return (tmp / "model.keras").exists()
+
+    with pytest.raises(RuntimeError, match="export failed") as info:
+        with atomic_directory(tmp_path / "run", keep_if=saved) as tmp:
+            (tmp / "model.keras").write_text("trained")
+            raise RuntimeError("export failed")
+    assert Path(info.value.kept_partial, "model.keras").read_text() == "trained"
+    assert not (tmp_path / "run").exists()
+
+
+def test_stale_partials_of_a_killed_writer_are_reported_with_how_to_remove_them(tmp_path):
+    # Issue #14, case 6: a killed run's .NAME.partial-* folder was never mentioned.
+    from keras_gvae.io import StalePartialWarning
+
+    stale = tmp_path / ".run.partial-deadbeef"
+    stale.mkdir()
+    (stale / "history.csv").write_text("epoch\n")
+    with pytest.warns(StalePartialWarning, match=r"left by an earlier keras_gvae process.*rm -r .*"
+                      r"\.run\.partial-deadbeef"):
+        with atomic_directory(tmp_path / "run") as tmp:
+            (tmp / "model.keras").write_text("v1")
+    assert stale.exists()  # reported, never deleted
+    assert (tmp_path / "run" / "model.keras").exists()

@@ -16,6 +16,33 @@ def positive_int(text):
     return value
 
 
+def finite_float(text):
+    """argparse type: a finite float (no nan or inf), with a message naming what was expected."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def output_file(*suffixes):
+    """argparse type: a path whose name ends in one of ``suffixes`` (e.g. ".png")."""
+
+    def parse(text):
+        if not text.lower().endswith(suffixes):
+            raise argparse.ArgumentTypeError(
+                f"expected a file name ending in {' or '.join(suffixes)}, got {text!r}"
+            )
+        return text
+
+    parse.__name__ = "output file"
+    return parse
+
+
 def key_value(text):
     """argparse type: ``NAME=VALUE``, VALUE read as JSON when it parses (numbers, true,
     false, lists), else kept as a string. Returns ``(name, value)``."""

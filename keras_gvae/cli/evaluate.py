@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_gvae.cli.arguments import positive_int
+
 HELP = "evaluate a saved model (.keras file or run directory) and write metrics.json"
 
 
@@ -23,10 +25,12 @@ def add_arguments(parser):
                         "(mig, sap, dci, modularity_explicitness, factor_vae, beta_vae)")
     parser.add_argument("--out", default=None,
                         help="folder for metrics.json and mi_matrix.png (default: <run>/evaluation)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--num-train", type=int, default=None,
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --out folder, if it is a keras_gvae evaluation")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the samples and classifiers")
+    parser.add_argument("--num-train", type=positive_int, default=None,
                         help="training points per metric (default: disentanglement_lib's 10000)")
-    parser.add_argument("--num-test", type=int, default=None,
+    parser.add_argument("--num-test", type=positive_int, default=None,
                         help="test points per metric (default: disentanglement_lib's 5000)")
 
 
@@ -167,7 +171,7 @@ GROUPS = {
 
 def run(args):
     from keras_gvae.evaluation import METRICS
-    from keras_gvae.io import atomic_directory, write_json
+    from keras_gvae.io import atomic_directory, check_output, write_json
     from keras_gvae.saving import load_model, resolve_model_path
 
     model_path = resolve_model_path(args.model)
@@ -192,10 +196,11 @@ def run(args):
         groups = [t for t in tokens if t in GROUPS and t != "disentanglement"]
         if names:
             groups.insert(0, "disentanglement")
-    model = load_model(model_path, compile=False)
     out_path = Path(args.out) if args.out else run_dir / "evaluation"
+    check_output(out_path, overwrite=args.overwrite, kind="evaluation")  # before the model loads
     results = {}
-    with atomic_directory(out_path, overwrite=True) as tmp:
+    with atomic_directory(out_path, overwrite=args.overwrite, kind="evaluation") as tmp:
+        model = load_model(model_path, compile=False)
         ctx = Context(model, args, dataset, tmp)
         for group in groups:
             start = time.perf_counter()

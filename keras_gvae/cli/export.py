@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keras_gvae.cli.arguments import positive_int
+from keras_gvae.cli.arguments import output_file, positive_int
 
 HELP = "export a saved model as a SavedModel (TF Serving) and/or .tflite files (LiteRT)"
 
@@ -24,23 +24,29 @@ def add_arguments(parser):
         help="SavedModel version sub-directory (default: %(default)s)",
     )
     parser.add_argument(
-        "--overwrite", action="store_true", help="replace an existing SavedModel version directory"
+        "--overwrite",
+        action="store_true",
+        help="replace existing .tflite files and a SavedModel version directory that keras_gvae "
+        "wrote (nothing else is ever replaced)",
     )
     parser.add_argument(
         "--tflite",
         default=None,
+        type=output_file(".tflite"),
         metavar="FILE",
         help="write the decoder (z -> image) as a .tflite file",
     )
     parser.add_argument(
         "--tflite-sub",
         default=None,
+        type=output_file(".tflite"),
         metavar="FILE",
         help="write the GuidedVAE sub-decoder (z -> image) as a .tflite file",
     )
     parser.add_argument(
         "--tflite-encoder",
         default=None,
+        type=output_file(".tflite"),
         metavar="FILE",
         help="write the encoder (x -> z_mean, z_log_var) as a .tflite file",
     )
@@ -98,6 +104,13 @@ def run(args):
             "--quantize int8 is not offered for --tflite-sub (quantized sampling coordinates move "
             "pixels); use dynamic or float16"
         )
+    tflite = {
+        flag: path
+        for flag, path in (("--tflite", args.tflite), ("--tflite-sub", args.tflite_sub),
+                           ("--tflite-encoder", args.tflite_encoder))
+        if path
+    }
+    _check_outputs(args, tflite)
     images = None
     if args.images:
         try:
@@ -117,7 +130,7 @@ def run(args):
         )
         print(f"wrote SavedModel {out} (signatures: {', '.join(signature_names(model))})")
     reports = []
-    common = {"quantize": quantize, "latency_runs": args.latency_runs}
+    common = {"quantize": quantize, "latency_runs": args.latency_runs, "overwrite": args.overwrite}
     if args.tflite:
         reports.append(
             export_tflite_decoder(model, args.tflite, representative_data=images, **common)
@@ -135,6 +148,28 @@ def run(args):
     if reports:
         print(_table(reports))
     return 0
+
+
+def _check_outputs(args, tflite):
+    """Every output is writable, distinct and not the model itself, before anything is loaded."""
+    from pathlib import Path
+
+    from keras_gvae.io import check_output
+
+    seen = {}
+    for flag, path in tflite.items():
+        key = Path(path).resolve()
+        if key in seen:
+            raise ValueError(f"{seen[key]} and {flag} name the same file {path}; give each its own")
+        seen[key] = flag
+        check_output(path, overwrite=args.overwrite)
+    if tflite:
+        from keras_gvae.export.tflite import require_litert
+
+        require_litert()
+    if args.saved_model:
+        target = Path(args.saved_model) / str(args.version)
+        check_output(target, overwrite=args.overwrite, kind="saved_model")
 
 
 def _table(reports):

@@ -1,10 +1,21 @@
-"""Entry point of the ``gvae`` console script."""
+"""Entry point of the ``gvae`` console script, and its one error boundary.
+
+Parsing (and ``--help``) imports no TensorFlow. Every expected error of a command becomes
+one line on stderr, ``gvae COMMAND: error: ...``, and exit code 2; Ctrl-C (SIGINT) and
+SIGTERM end a command the same way, with exit codes 130 and 143, after its partial outputs
+are cleaned up (a trained model is kept and named).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import signal
 import sys
+import threading
+import warnings
 
 # Sub-command name -> module with HELP, add_arguments(parser) and run(args) -> exit code.
 COMMANDS = {
@@ -13,6 +24,26 @@ COMMANDS = {
     "evaluate": "keras_gvae.cli.evaluate",
     "export": "keras_gvae.cli.export",
 }
+EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that the same clean-up runs."""
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Appends "(default: X)" to every option's help that has a default worth showing."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (
+            "%(default)" in text
+            or "default:" in text
+            or not action.option_strings
+            or action.default in (None, False, [], argparse.SUPPRESS)
+        ):
+            return text
+        return f"{text} (default: %(default)s)" if text else "(default: %(default)s)"
 
 
 def build_parser():
@@ -22,7 +53,9 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
-        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        command = sub.add_parser(
+            name, help=module.HELP, description=module.HELP, formatter_class=HelpFormatter
+        )
         module.add_arguments(command)
         command.set_defaults(run=module.run)
     return parser
@@ -32,14 +65,122 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
+    prefix = f"gvae {args.command}"
+    with _sigterm_as_interrupt(), _one_line_warnings(prefix):
+        try:
+            _import_tensorflow_quietly()
+            return args.run(args)
+        except KeyboardInterrupt as err:
+            how = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+            kept = getattr(err, "kept_partial", None)
+            done = f"the unfinished output is kept in {kept}" if kept else "nothing was written"
+            print(f"{prefix}: {how}; {done}", file=sys.stderr)
+            return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
+        except Exception as err:
+            if not isinstance(err, expected_errors()):
+                raise
+            print(f"{prefix}: error: {one_line(err)}{_kept_note(err)}", file=sys.stderr)
+            return EXIT_ERROR
+
+
+def expected_errors():
+    """The error classes a command may raise for bad input or a bad environment: bad values
+    and files (ValueError: ModelLoadError, DatasetError...), the file system (OSError:
+    OutputExistsError, PermissionError, no space...), failed steps (RuntimeError: export
+    verification, a missing extra) and TensorFlow's run-time checks (NaN inputs...)."""
+    classes = [ValueError, OSError, RuntimeError]
+    tf = sys.modules.get("tensorflow")
+    errors = getattr(tf, "errors", None)
+    if errors is not None and hasattr(errors, "OpError"):
+        classes.append(errors.OpError)
+    return tuple(classes)
+
+
+def one_line(err):
+    """The message of ``err`` on one line (TensorFlow's: its first line, without the graph)."""
+    text = getattr(err, "message", None)
+    text = str(text if isinstance(text, str) else err).strip()
+    if type(err).__module__.startswith("tensorflow"):
+        text = text.splitlines()[0] if text else type(err).__name__
+    text = " ".join(text.split())
+    if isinstance(err, OSError) and err.filename and str(err.filename) not in text:
+        text = f"{text}: {err.filename}"
+    return text or type(err).__name__
+
+
+def _kept_note(err):
+    kept = getattr(err, "kept_partial", None)
+    if not kept:
+        return ""
+    return (
+        f" (nothing was deleted: the trained run is kept in {kept}; rename it to use it, or "
+        "remove it)"
+    )
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM raises `Terminated` (once; a second one during the clean-up is ignored)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raised = []
+
+    def handler(signum, frame):
+        if not raised:
+            raised.append(signum)
+            raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
     try:
-        return args.run(args)
-    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as err:
-        print(f"gvae {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"gvae {args.command}: interrupted; nothing was written", file=sys.stderr)
-        return 130
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _one_line_warnings(prefix):
+    """keras_gvae's own warnings (stale partial outputs) as ``gvae CMD: warning: ...``."""
+    from keras_gvae.io import StalePartialWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", StalePartialWarning)
+        show = warnings.showwarning
+
+        def one_line_show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, StalePartialWarning):
+                print(f"{prefix}: warning: {message}", file=sys.stderr)
+            else:
+                show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = one_line_show
+        yield
+
+
+def _import_tensorflow_quietly():
+    """Imports TensorFlow and lists its devices with their chatter (CUDA probing on a machine
+    without a GPU, oneDNN notes, printed by C++ before any log level applies) kept off the
+    terminal; shown if this fails."""
+    if "tensorflow" in sys.modules:
+        return
+    import tempfile
+
+    with tempfile.TemporaryFile() as captured:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices("GPU")  # CUDA's probing, whose failure is logged
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 if __name__ == "__main__":

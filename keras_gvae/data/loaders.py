@@ -106,8 +106,23 @@ def candidate_dirs(data_dir: str | os.PathLike | None, aliases: Iterable[str]) -
     """
     if data_dir is None:
         return []
-    root = Path(data_dir).expanduser()
+    root = check_data_dir(data_dir)
     return [d for d in [root, *(root / alias for alias in aliases)] if d.is_dir()]
+
+
+def check_data_dir(data_dir: str | os.PathLike) -> Path:
+    """``data_dir`` as a Path; a `DatasetNotFoundError` at once if it does not exist.
+
+    Every loader checks here before it looks for files or hands ``data_dir`` to tfds, which
+    would otherwise create it and start downloading into it.
+    """
+    root = Path(data_dir).expanduser()
+    if not root.exists():
+        raise DatasetNotFoundError(
+            f"data_dir {str(data_dir)!r} does not exist; expected a folder holding the "
+            "dataset's files (or pass no data_dir to use tensorflow_datasets' default folder)"
+        )
+    return root
 
 
 def use_local_files(
@@ -140,10 +155,14 @@ def tfds_load(
 ) -> tf.data.Dataset:
     """``tfds.load`` whose failures (no network, no prepared data) say what to do offline.
 
-    ``searched`` says that ``data_dir`` was looked through for local files first.
+    ``searched`` says that ``data_dir`` was looked through for local files first; then tfds
+    only reads data already prepared in ``data_dir`` and downloads nothing into it (a folder
+    of the user's files is not a download cache). ``data_dir`` must exist.
     """
     import tensorflow_datasets as tfds
 
+    if data_dir is not None:
+        check_data_dir(data_dir)
     try:
         return tfds.load(
             tfds_name,
@@ -151,9 +170,15 @@ def tfds_load(
             data_dir=None if data_dir is None else str(data_dir),
             shuffle_files=shuffle,
             read_config=tfds.ReadConfig(shuffle_seed=seed),
+            download=data_dir is None or not searched,
         )
     except Exception as err:  # tfds raises many types: download, checksum, OS, assertion.
-        looked = f" No local files were found in {data_dir}." if searched and data_dir else ""
+        looked = (
+            f" No local files were found in {data_dir}, nor data prepared there by tfds "
+            "(which downloads nothing into a data_dir searched for local files)."
+            if searched and data_dir
+            else ""
+        )
         raise TFDSUnavailableError(
             f"tensorflow_datasets could not load or prepare {tfds_name!r} split {split!r} "
             f"({type(err).__name__}: {err}).{looked} Without network access, pass "

@@ -9,7 +9,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from keras_gvae.io import atomic_directory, write_json
+from keras_gvae.io import atomic_directory, check_output, write_json
 
 METADATA_FILE = "keras_gvae.json"
 """Name of the metadata file written to ``<version>/assets.extra/``."""
@@ -78,7 +78,8 @@ def export_saved_model(model, path, version=1, overwrite=False) -> Path:
         model: a keras_gvae model (``VAE``, ``GuidedVAE`` or a subclass).
         path: str or Path, the model's base directory (TF Serving's ``base_path``).
         version: int >= 1, the version sub-directory. Defaults to 1.
-        overwrite: bool, replace an existing version directory. Defaults to False.
+        overwrite: bool, replace an existing version directory that keras_gvae wrote (one
+            without its marker file is never replaced). Defaults to False.
 
     Returns:
         The Path of the version directory, ``path/<version>``.
@@ -98,13 +99,9 @@ def export_saved_model(model, path, version=1, overwrite=False) -> Path:
             f"version must be a positive int (TF Serving's version number); got {version!r}"
         )
     target = Path(path) / str(int(version))
-    if target.exists() and not overwrite:
-        raise FileExistsError(
-            f"{target} already exists: choose another version or pass overwrite=True "
-            "(--overwrite on the command line)"
-        )
+    check_output(target, overwrite=overwrite, kind="saved_model")  # before the slow build
     archive = build_export_archive(model)
-    with atomic_directory(target, overwrite=True) as tmp:
+    with atomic_directory(target, overwrite=overwrite, kind="saved_model") as tmp:
         archive.write_out(str(tmp), verbose=False)
         write_json(tmp / "assets.extra" / METADATA_FILE, model_metadata(model))
     return target

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
-import os
 import re
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from keras_gvae.io import check_output, staged_file
 
 QUANTIZE_MODES = (None, "dynamic", "float16", "int8")
 """``quantize=`` values. ``"none"`` is accepted as an alias of None."""
@@ -61,6 +60,25 @@ class ExportVerificationError(RuntimeError):
 
 class TFLiteConversionError(RuntimeError):
     """The TFLite converter rejected the model (names the unsupported ops when it can)."""
+
+
+class LiteRTMissingError(ImportError, RuntimeError):
+    """The ``ai-edge-litert`` package (the ``litert`` extra) is not installed."""
+
+
+LITERT_INSTALL = 'pip install "keras_gvae[litert]"'
+
+
+def require_litert():
+    """Raises :class:`LiteRTMissingError` unless the LiteRT interpreter, which verifies every
+    ``.tflite`` file before it is written, can be imported; cheap, for checks before training."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter  # noqa: F401
+    except ImportError as err:
+        raise LiteRTMissingError(
+            "writing .tflite files needs the LiteRT interpreter (ai-edge-litert), which is not "
+            f"installed: {LITERT_INSTALL}"
+        ) from err
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +141,7 @@ def export_tflite_decoder(
     error_bound=None,
     latency_runs=50,
     seed=0,
+    overwrite=True,
 ) -> ExportReport:
     """Converts a decoder ``z -> image`` to a ``.tflite`` file and verifies it.
 
@@ -163,6 +182,8 @@ def export_tflite_decoder(
         error_bound: optional float, overrides ``TFLITE_ERROR_BOUNDS[part][quantize]``.
         latency_runs: int, invocations for the median single-image latency.
         seed: int, seeds the prior samples.
+        overwrite: bool, replace an existing file at ``path`` (never a directory). Defaults
+            to True; ``gvae export`` passes its ``--overwrite``.
 
     Returns:
         An :class:`ExportReport`.
@@ -172,7 +193,9 @@ def export_tflite_decoder(
         TFLiteConversionError: the converter failed (the message names the ops it could
             not convert).
         ExportVerificationError: the error exceeds the bound; nothing is written.
-        ImportError: the ``ai-edge-litert`` package is not installed.
+        OutputExistsError: ``path`` exists (and ``overwrite`` is False) or is a directory.
+        LiteRTMissingError: the ``ai-edge-litert`` package (the ``litert`` extra) is not
+            installed (an ImportError).
 
     Example:
     >>> report = export_tflite_decoder(model, "decoder.tflite", quantize="float16")  # doctest: +SKIP
@@ -216,11 +239,19 @@ def export_tflite_decoder(
         error_bound=error_bound,
         latency_runs=latency_runs,
         model=model,
+        overwrite=overwrite,
     )
 
 
 def export_tflite_encoder(
-    model, path, quantize=None, representative_data=None, error_bound=None, latency_runs=50, seed=0
+    model,
+    path,
+    quantize=None,
+    representative_data=None,
+    error_bound=None,
+    latency_runs=50,
+    seed=0,
+    overwrite=True,
 ) -> ExportReport:
     """Converts the encoder ``x -> (z_mean, z_log_var)`` to a ``.tflite`` file and verifies it.
 
@@ -240,6 +271,7 @@ def export_tflite_encoder(
         error_bound: optional float, overrides ``TFLITE_ERROR_BOUNDS["encoder"][quantize]``.
         latency_runs: int, invocations for the median single-image latency.
         seed: int, seeds the noise images.
+        overwrite: bool, replace an existing file at ``path``. Defaults to True.
 
     Returns:
         An :class:`ExportReport`.
@@ -262,15 +294,16 @@ def export_tflite_encoder(
     rng = np.random.default_rng(seed)
     verify = images[:256] if images is not None else rng.random((NUM_VERIFY, *shape), np.float32)
 
+    # The file holds no checks (TFLite builtins have no Assert op), so neither does the graph.
     def reference(x):
-        z_mean, z_log_var = model.encode(x)
+        z_mean, z_log_var = model.encode(x, validate=False)
         return {
             "z_mean": keras.ops.convert_to_numpy(z_mean),
             "z_log_var": keras.ops.convert_to_numpy(z_log_var),
         }
 
     def fn(x):
-        z_mean, z_log_var = model.encode(x)
+        z_mean, z_log_var = model.encode(x, validate=False)
         return {"z_mean": z_mean, "z_log_var": z_log_var}
 
     return _export(
@@ -286,6 +319,7 @@ def export_tflite_encoder(
         error_bound=error_bound,
         latency_runs=latency_runs,
         model=model,
+        overwrite=overwrite,
     )
 
 
@@ -327,13 +361,9 @@ def tflite_ops(path_or_bytes) -> tuple[str, ...]:
 
 def load_interpreter(path):
     """A LiteRT ``Interpreter`` for ``path`` with tensors allocated."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError as err:
-        raise ImportError(
-            "running .tflite files needs the LiteRT interpreter: pip install ai-edge-litert "
-            "(or pip install 'keras_gvae[litert]')"
-        ) from err
+    require_litert()
+    from ai_edge_litert.interpreter import Interpreter
+
     interpreter = Interpreter(model_path=str(path))
     interpreter.allocate_tensors()
     return interpreter
@@ -353,18 +383,19 @@ def _export(
     error_bound,
     latency_runs,
     model,
+    overwrite,
 ):
     if error_bound is None:
         error_bound = TFLITE_ERROR_BOUNDS.get(part, TFLITE_ERROR_BOUNDS["sub_decoder"])[quantize]
     bound = float(error_bound)
     if int(latency_runs) < 1:
         raise ValueError(f"latency_runs must be >= 1; got {latency_runs!r}")
-    content = _convert(model, fn, input_spec, quantize, calibration, input_name, part)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    require_litert()
+    check_output(path, overwrite=overwrite)  # before the slow conversion
+    content = _convert(model, fn, input_spec, quantize, calibration, input_name, part)
     # Written beside ``path`` under a temporary name, verified from that file, then renamed.
-    tmp = path.parent / f".{path.name}.partial-{uuid.uuid4().hex[:8]}"
-    try:
+    with staged_file(path, overwrite=overwrite) as tmp:
         tmp.write_bytes(content)
         interpreter = load_interpreter(tmp)
         runner = interpreter.get_signature_runner("serving_default")
@@ -385,10 +416,7 @@ def _export(
                 "quantize mode, or a looser error_bound if this is acceptable."
             )
         latency = _median_latency_ms(runner, input_name, verify[:1], int(latency_runs))
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        del runner, interpreter
     return ExportReport(
         path=path,
         part=part,

@@ -46,8 +46,10 @@ class VAE(keras.Model):
             adds the ``z_mean``/``z_log_var`` dense heads). Pass with ``decoder``.
         decoder: optional Keras model mapping ``z`` (batch, latent_dim) to pixel logits
             shaped (batch, H, W, C).
-        validate_inputs: bool, check every training/evaluation batch for NaN/Inf and,
-            for the Bernoulli likelihood, values outside [0, 1]. Defaults to True.
+        validate_inputs: bool, check every batch given to ``fit``, ``evaluate``,
+            ``predict``, ``encode`` and ``call`` for NaN/Inf and, for the Bernoulli
+            likelihood, values outside [0, 1]. Defaults to True; set False (also as the
+            attribute of a loaded model) to skip the checks for speed.
         seed: optional int, seeds the reparameterisation noise.
         **kwargs: standard Keras model arguments (name, ...).
 
@@ -92,7 +94,7 @@ class VAE(keras.Model):
         self.observation_scale = float(observation_scale)
         if not self.observation_scale > 0:
             raise ValueError(f"observation_scale must be > 0; got {observation_scale!r}")
-        self.validate_inputs = bool(validate_inputs)
+        self._validate_inputs = bool(validate_inputs)
         self.seed = seed
         if (encoder is None) != (decoder is None):
             raise ValueError("Pass both encoder= and decoder=, or neither (built-in backbone).")
@@ -111,6 +113,17 @@ class VAE(keras.Model):
         # === Metrics ===
         self.loss_trackers = {n: keras.metrics.Mean(name=n) for n in self.METRIC_NAMES}
         self.build((None, *self.image_shape))
+
+    @property
+    def validate_inputs(self):
+        """bool: check input images (see the class docstring); settable."""
+        return self._validate_inputs
+
+    @validate_inputs.setter
+    def validate_inputs(self, value):
+        self._validate_inputs = bool(value)
+        # The compiled steps read the flag when traced: trace them again.
+        self.train_function = self.test_function = self.predict_function = None
 
     # ------------------------------------------------------------------ hooks
     def create_guidance_layers(self):
@@ -152,9 +165,19 @@ class VAE(keras.Model):
         return input_shape
 
     # ------------------------------------------------------------------ public API
-    def encode(self, x, training=False):
-        """Posterior parameters ``(z_mean, z_log_var)``, each (batch, latent_dim)."""
-        return self._encode_unchecked(self.check_images(x), training=training)
+    def encode(self, x, training=False, validate=None):
+        """Posterior parameters ``(z_mean, z_log_var)``, each (batch, latent_dim).
+
+        ``validate`` (default: the model's ``validate_inputs``) checks the images as the
+        training steps and the serving signatures do: NaN or Inf, and for the Bernoulli
+        likelihood pixels outside [0, 1], raise ``tf.errors.InvalidArgumentError``.
+        ``predict`` and ``call`` follow ``validate_inputs``; set it to False (on a loaded
+        model too) to skip the checks for speed.
+        """
+        x = self.check_images(x)
+        if self.validate_inputs if validate is None else validate:
+            x = self.check_values(x)
+        return self._encode_unchecked(x, training=training)
 
     def decode_logits(self, z, training=False):
         """Pixel logits (batch, H, W, C) of the main decoder."""
