@@ -70,19 +70,26 @@ class GuidanceDecoder(keras.layers.Layer):
     transform parameter through its own small learned map
     ``p_k = sum_h v_kh tanh(u_kh z_k + c_kh) + d_k`` (a 1 -> ``hidden_units`` -> 1 MLP per
     unit), and the template is warped by scale ``exp(L tanh(p / L))`` with
-    ``L = log 4`` (a factor in (1/4, 4), about ``exp(p)`` near 0), rotation angle ``p``
-    (radians) and translation ``T tanh(p / T)`` with ``T = 1.5`` (fractions of the
-    half-size), with
+    ``L = log(max_scale)`` (a factor in (1/4, 4) by default, about ``exp(p)`` near 0),
+    rotation angle ``p`` (radians) and translation ``T tanh(p / T)`` with
+    ``T = max_translation`` (fractions of the half-size, 1.5 by default), with
     :class:`AffineSpatialTransformer`, composed into a single bilinear resampling.
     The authors' code implements scale and rotation only, as two successive warps.
 
     Args:
         image_shape: tuple (H, W, C) of the images to render.
         num_content: int, number of content units (rows of the basis).
-        transforms: tuple of "scale", "rotation", "translation"; the deformation units
-            are ordered as ``transform_parameter_names(transforms)``:
-            scale_x, scale_y, angle, translate_x, translate_y. Defaults to all three.
+        transforms: tuple of "scale" (or "uniform_scale"), "rotation", "translation"; the
+            deformation units are ordered as ``transform_parameter_names(transforms)``:
+            scale_x, scale_y (or scale), angle, translate_x, translate_y. Defaults to
+            ("scale", "rotation", "translation").
         hidden_units: int, width of each unit's map. Defaults to 16.
+        max_scale: float > 1, scale factors lie in (1 / max_scale, max_scale). Defaults to 4.
+        max_translation: float, translations lie within this many half-sizes. Defaults to 1.5.
+        transform_map: "mlp" (the per-unit tanh map above, the default) or "linear"
+            (``p_k = g_k z_k + d_k``).
+        template_init: "zeros" (the template's bias starts at 0: a grey image; the default)
+            or "centred" (the logits of a centred Gaussian blob, :func:`centred_blob_logits`).
         **kwargs: standard Keras layer arguments.
 
     Call arguments:

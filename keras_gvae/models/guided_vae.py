@@ -39,11 +39,26 @@ class GuidedVAE(VAE):
         input_shape: tuple (H, W, C). Defaults to (64, 64, 1).
         latent_dim: int, total number of latent units; must exceed the number of
             deformation units. Defaults to 10.
-        transforms: tuple, a subset of ("scale", "rotation", "translation").
-            Defaults to all three.
+        transforms: tuple, a subset of ("scale", "rotation", "translation"), or
+            "uniform_scale" instead of "scale" (one unit for both axes, where the data's
+            size is isotropic). Defaults to ("scale", "rotation", "translation").
         sub_weight: float, weight of the sub-decoder reconstruction (authors: 0.5).
         orthogonality_weight: float, weight of the basis penalty (authors: 1.0).
         transform_hidden_units: int, width of each deformation unit's map. Defaults to 16.
+        max_scale: float > 1, the scale factors stay in (1 / max_scale, max_scale).
+            Defaults to 4.0.
+        max_translation: float, translations stay within this many half-sizes. Defaults
+            to 1.5.
+        transform_map: "mlp" (a 1 -> hidden -> 1 tanh map per unit, the default) or
+            "linear" (a gain and an offset per unit).
+        template_init: how the content template's bias starts: "zeros" (a grey image, the
+            authors' code and the default) or "centred" (a centred Gaussian blob, so the warp
+            has edges to move from the first step).
+        sub_input: what the sub-decoder reads: "sample" (the reparameterised ``z``, the
+            paper, the default) or "mean" (the posterior mean).
+        content_gradient: float in [0, 1], the factor on the sub-decoder loss's gradient
+            into the content units (1.0, the default, is the paper; 0 trains the encoder
+            through the deformation units only). The loss's value is unchanged.
         **kwargs: the arguments of :class:`VAE` (beta, likelihood, encoder, decoder, seed,
             ...) and standard Keras model arguments.
 
