@@ -15,6 +15,13 @@ def add_arguments(parser):
 
     # The declared defaults; TrainConfig() itself would import the models to check them.
     d = types.SimpleNamespace(**{f.name: f.default for f in dataclasses.fields(TrainConfig)})
+    parser.add_argument("--preset", default=None,
+                        help="a named recipe from keras_gvae.presets (see --list-presets); flags "
+                        "given beside it override its settings. Default: the recipe registered "
+                        "for --model on --dataset (guided on shapes: guided-shapes), else none; "
+                        "'none' trains with the model's own (the paper's) defaults")
+    parser.add_argument("--list-presets", action="store_true",
+                        help="print every preset with its settings and exit")
     parser.add_argument("--model", choices=MODEL_NAMES, default=d.model,
                         help="guided (unsupervised Guided-VAE), supervised (Guided-VAE with "
                         "--attributes), vae, or beta-vae (default: %(default)s)")
@@ -61,24 +68,61 @@ def add_arguments(parser):
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+# Flags that are settings of a recipe (the rest say where to write and what to print).
+RECIPE_FLAGS = {
+    "model": "model", "dataset": "dataset", "data_dir": "data_dir", "epochs": "epochs",
+    "steps_per_epoch": "steps_per_epoch", "batch_size": "batch_size", "latent_dim": "latent_dim",
+    "beta": "beta", "learning_rate": "learning_rate", "clip_norm": "clip_norm",
+    "lr_schedule": "lr_schedule", "seed": "seed", "attributes": "attributes",
+    "likelihood": "likelihood", "model_arg": "model_kwargs",
+}
+
+
 def run(args):
+    from keras_gvae import presets
     from keras_gvae.training import TrainConfig, read_metrics, train
 
+    if args.list_presets:
+        for name in presets.list_presets():
+            print(presets.describe(name) + "\n")
+        return 0
+    given = _given_flags(args.argv)
+    settings = {field: getattr(args, flag) for flag, field in RECIPE_FLAGS.items()}
+    settings["model_kwargs"] = dict(args.model_arg)
+    preset = args.preset
+    if preset is None:
+        preset = presets.default_preset(args.model, args.dataset)
+    elif preset == "none":
+        preset = None
+    if preset is not None:
+        presets.get_preset(preset)  # an unknown name fails here, before any work
+        overrides = {f: v for flag, f in RECIPE_FLAGS.items() if flag in given
+                     for v in [settings[f]]}
+        settings = presets.merged_settings(preset, overrides)
     config = TrainConfig(
-        model=args.model, dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
-        steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
-        latent_dim=args.latent_dim, beta=args.beta, learning_rate=args.learning_rate,
-        clip_norm=args.clip_norm, lr_schedule=args.lr_schedule, seed=args.seed, out=args.out, overwrite=args.overwrite, attributes=args.attributes,
-        model_kwargs=dict(args.model_arg),
-        likelihood=args.likelihood, export=args.export, eval_images=args.eval_images,
-        slim=args.slim, command=_command_line(args.argv),
-        verbose=0 if args.quiet else "auto",
+        **settings, preset=preset, out=args.out, overwrite=args.overwrite,
+        export=args.export, eval_images=args.eval_images, slim=args.slim,
+        command=_command_line(args.argv), verbose=0 if args.quiet else "auto",
     )
     out = train(config)
     metrics = read_metrics(out)
     final = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics["final_epoch"].items()))
     print(f"wrote {out} in {metrics['training_seconds']:.0f} s ({final})")
     return 0
+
+
+def _given_flags(argv):
+    """Destinations of the options written on the command line (``--epochs 3`` -> epochs)."""
+    names = set()
+    for token in argv:
+        if token == "--":
+            break
+        if token.startswith("--"):
+            name = token[2:].split("=", 1)[0].replace("-", "_")
+            # argparse accepts unambiguous prefixes (--epo 3): name the flag they stand for.
+            matches = [f for f in RECIPE_FLAGS if f.startswith(name)]
+            names.add(matches[0] if name not in RECIPE_FLAGS and len(matches) == 1 else name)
+    return names
 
 
 def _command_line(argv):
