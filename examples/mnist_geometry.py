@@ -22,6 +22,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -40,10 +41,15 @@ def parse_args(argv=None):
     p.add_argument("--model", default=None,
                    help="a saved model (.keras or run directory) to probe instead of training")
     p.add_argument("--preset", default="guided-mnist")
+    p.add_argument("--model-arg", action="append", default=[], metavar="NAME=JSON",
+                   help="a constructor argument on top of the preset, repeatable")
+    p.add_argument("--label", default=None, help="name of the model in the table")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--steps-per-epoch", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--learning-rate", type=float, default=None,
+                   help="Adam's rate (default: the preset's)")
     p.add_argument("--test-digits", type=int, default=2000)
     p.add_argument("--full", action="store_true", help="GPU setting: 50 epochs")
     p.add_argument("--out", default="runs/examples/mnist_geometry")
@@ -126,11 +132,14 @@ def main(argv=None):
     else:
         models = []
         for seed in args.seeds:
-            config = Spec(args.preset, "guided", preset=args.preset).config(
+            kwargs = {k: json.loads(v) for k, _, v in (a.partition("=") for a in args.model_arg)}
+            label = args.label or args.preset
+            config = Spec(label, "guided", preset=args.preset, model_kwargs=kwargs).config(
                 seed, dataset="mnist", data_dir=args.data_dir, epochs=args.epochs,
-                steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size)
+                steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
+                **({} if args.learning_rate is None else {"learning_rate": args.learning_rate}))
             model, seconds = train_model(config)
-            models.append((args.preset, seed, model, seconds))
+            models.append((label, seed, model, seconds))
     lines = [
         "# Geometry of the latent units on real MNIST test digits", "",
         f"`python examples/mnist_geometry.py {' '.join(argv or sys.argv[1:])}`", "",
