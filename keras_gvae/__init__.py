@@ -28,7 +28,7 @@ def _started_as_gvae():
         return True
     orig = list(getattr(_sys, "orig_argv", ()))
     return argv0 == "-m" and any(
-        a == "-m" and b == "keras_gvae.cli.main" for a, b in zip(orig, orig[1:])
+        a == "-m" and b == "keras_gvae.cli.main" for a, b in zip(orig, orig[1:], strict=False)
     )
 
 

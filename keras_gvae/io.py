@@ -48,6 +48,13 @@ class StalePartialWarning(UserWarning):
 
 
 # ---------------------------------------------------------------------------- checks
+def _output_path(path):
+    """``path`` as a Path with a real name: ``.``, ``..`` and ``a/..`` are made absolute, so the
+    temporary sibling and the lock sit beside the directory they stand for."""
+    path = Path(path)
+    return Path(os.path.abspath(path)) if path.name in ("", ".", "..") else path
+
+
 def check_output(path, overwrite=False, kind=None):
     """Raises unless ``path`` could be written as a file (``kind=None``) or a directory of
     ``kind`` with this ``overwrite``; for checks before long work (training, export).
@@ -55,7 +62,7 @@ def check_output(path, overwrite=False, kind=None):
     Raises:
         OutputExistsError: ``path`` exists and may not be replaced, or is of the wrong type.
     """
-    path = Path(path)
+    path = _output_path(path)
     if kind is None:
         _check_file_target(path, overwrite)
     else:
@@ -291,7 +298,7 @@ def staged_file(path, overwrite=True, suffix=""):
         OutputExistsError: ``path`` exists and ``overwrite`` is False, or it is a directory.
         OutputBusyError: another keras_gvae writer holds ``path``.
     """
-    path = Path(path)
+    path = _output_path(path)
     _check_file_target(path, overwrite)
     with _claim(path):
         _check_file_target(path, overwrite)
@@ -403,7 +410,7 @@ def atomic_directory(path, overwrite=False, kind="run", keep_if=None):
         OutputExistsError: ``path`` exists and may not be replaced.
         OutputBusyError: another keras_gvae writer holds ``path``.
     """
-    path = Path(path)
+    path = _output_path(path)
     _check_directory_target(path, overwrite, kind)
     with _claim(path):
         _check_directory_target(path, overwrite, kind)

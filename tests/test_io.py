@@ -194,3 +194,23 @@ def test_stale_partials_of_a_killed_writer_are_reported_with_how_to_remove_them(
             (tmp / "model.keras").write_text("v1")
     assert stale.exists()  # reported, never deleted
     assert (tmp_path / "run" / "model.keras").exists()
+
+
+def test_dot_names_the_directory_itself(tmp_path, monkeypatch):
+    from keras_gvae.io import OutputExistsError
+
+    run = tmp_path / "run"
+    with atomic_directory(run) as tmp:
+        (tmp / "model.keras").write_text("v1")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    monkeypatch.chdir(tmp_path / "mine")
+    with pytest.raises(OutputExistsError, match="not a keras_gvae run"):
+        with atomic_directory(".", overwrite=True):
+            pass
+    monkeypatch.chdir(run)
+    with atomic_directory(".", overwrite=True) as tmp:
+        (tmp / "model.keras").write_text("v2")
+    assert (run / "model.keras").read_text() == "v2"
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "run"]

@@ -113,3 +113,32 @@ def test_offline_failure_names_the_local_files(monkeypatch, tmp_path):
         load("mnist", split="test[:10%]")
     with pytest.raises(DatasetError, match=rf"No local files were found in {tmp_path}.*img_align"):
         load("celeb_a", data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("name", ["mnist", "dsprites", "celeb_a", "omniglot"])
+def test_a_missing_data_dir_is_refused_before_tfds_creates_it(monkeypatch, tmp_path, name):
+    # Issue #14, case 4: tfds created the folder, downloaded into it and retried for minutes.
+    from keras_gvae.data.loaders import DatasetNotFoundError
+
+    monkeypatch.setattr(tfds, "load", lambda *a, **k: pytest.fail("tfds.load was called"))
+    missing = tmp_path / "nonexistent"
+    with pytest.raises(DatasetNotFoundError, match=f"data_dir '{missing}' does not exist"):
+        load(name, data_dir=missing)
+    assert not missing.exists()
+
+
+def test_a_data_dir_without_local_files_is_not_a_download_cache(monkeypatch, tmp_path):
+    calls = []
+
+    def record(*args, **kwargs):
+        calls.append(kwargs)
+        raise AssertionError("Dataset mnist: could not find data")
+
+    monkeypatch.setattr(tfds, "load", record)
+    with pytest.raises(TFDSUnavailableError, match="nor data prepared there by tfds"):
+        load("mnist", data_dir=tmp_path)
+    assert calls[-1]["download"] is False and calls[-1]["data_dir"] == str(tmp_path)
+    with pytest.raises(TFDSUnavailableError):
+        load("mnist", data_dir=tmp_path, source="tfds")  # asked for tfds: it may download
+    assert calls[-1]["download"] is True
+    assert list(tmp_path.iterdir()) == []

@@ -200,3 +200,29 @@ def test_representation_function_is_the_batched_posterior_mean():
     np.testing.assert_allclose(codes, model.encode(x)[0].numpy(), atol=1e-5)
     with pytest.raises(ValueError, match=r"expects images shaped \(batch, 28, 28, 1\)"):
         model.representation_function()(np.zeros((2, 32, 32, 1), "float32"))
+
+
+def test_encode_and_predict_check_pixels_like_the_serving_signatures():
+    # Issue #14, case 8: encode returned NaN or huge codes for NaN or 0-255 pixels.
+    model = VAE(input_shape=(28, 28, 1), latent_dim=4)
+    x = binary_images(2, (28, 28, 1))
+    nan = x.copy()
+    nan[0, 1, 1, 0] = np.nan
+    with pytest.raises(tf.errors.InvalidArgumentError, match="NaN or Inf"):
+        model.encode(nan)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="found a value above 1"):
+        model.encode(x * 255)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="found a value above 1"):
+        model.predict(x * 255, verbose=0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="found a value below 0"):
+        model.traverse(x=x[0] - 1)
+    # The switch: per call, or for the model (also once predict has been traced).
+    assert np.isfinite(model.encode(x * 255, validate=False)[0].numpy()).all()
+    model.validate_inputs = False
+    assert model.predict(x * 255, verbose=0).shape == x.shape
+    assert model.get_config()["validate_inputs"] is False
+    # Gaussian models take any finite values, but not NaN.
+    gaussian = VAE(input_shape=(28, 28, 1), latent_dim=4, likelihood="gaussian")
+    assert gaussian.encode(x * 255)[0].shape == (2, 4)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="NaN or Inf"):
+        gaussian.predict(nan, verbose=0)
