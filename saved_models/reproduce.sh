@@ -4,8 +4,9 @@
 # model.keras (no optimizer state), saved_model/1 (TF Serving), decoder.tflite and MODEL_CARD.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-gvae train --slim --export --overwrite --out saved_models/guided_shapes
-gvae train --dataset mnist --data-dir ../shared/data/mnist --slim --export --overwrite \
+# The guided models use the presets of keras_gvae.presets (`gvae train --list-presets`).
+gvae train --preset guided-shapes --slim --export --overwrite --out saved_models/guided_shapes
+gvae train --preset guided-mnist --data-dir ../shared/data/mnist --slim --export --overwrite \
     --out saved_models/guided_mnist
 gvae train --model supervised --dataset shapes_binary --attributes is_heart,large --slim \
     --export --overwrite --out saved_models/supervised_shapes
