@@ -16,9 +16,12 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["GuidedVAE", "SupervisedGuidedVAE", "VAE", "layers", "losses", "models", "__version__"]
+__all__ = [
+    "GuidedVAE", "SupervisedGuidedVAE", "VAE", "layers", "losses", "models", "presets",
+    "__version__",
+]
 
-_MODULES = ("layers", "losses", "models")
+_MODULES = ("layers", "losses", "models", "presets")
 _MODELS = ("GuidedVAE", "SupervisedGuidedVAE", "VAE")
 
 
@@ -43,5 +46,5 @@ def __getattr__(name):
 
 
 if not _started_as_gvae():
-    from keras_gvae import layers, losses, models  # noqa: E402
+    from keras_gvae import layers, losses, models, presets  # noqa: E402
     from keras_gvae.models import VAE, GuidedVAE, SupervisedGuidedVAE  # noqa: E402

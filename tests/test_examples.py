@@ -95,3 +95,15 @@ def test_few_shot_omniglot_runs(tmp_path, shared_data):
     assert [r["label"] for r in runs] == ["raw pixels", "VAE", "GuidedVAE"]
     low, high = runs[0]["interval95"]
     assert low <= runs[0]["error_rate"] <= high
+
+
+@pytest.mark.slow
+def test_real_dsprites_codes_match_the_renderer(tmp_path, shared_data):
+    model = Path(__file__).resolve().parents[1] / "saved_models" / "guided_shapes"
+    load_example("real_dsprites").main([str(model), "--data-dir",
+                                        str(shared_data / "dsprites_sample"), "--out",
+                                        str(tmp_path)])
+    result = outputs(tmp_path, "real_dsprites")
+    # The renderer differs from real dSprites by a handful of pixels, so the codes agree.
+    assert result["pixels_differing"] < 20 and result["max_code_difference"] < 0.5
+    assert {r["factor"] for r in result["factors"]} >= {"scale", "pos_x", "pos_y"}

@@ -75,3 +75,9 @@ def test_an_unknown_preset_is_refused_before_training(tmp_path, capsys):
     assert main(["train", *TINY, "--preset", "nope", "--out", str(tmp_path / "x")]) == 2
     assert "unknown preset 'nope'" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_presets_are_an_attribute_of_the_package():
+    import keras_gvae
+
+    assert keras_gvae.presets is presets
