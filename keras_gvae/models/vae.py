@@ -357,12 +357,20 @@ class VAE(keras.Model):
         kl = tf.reduce_mean(tfd.kl_divergence(self.posterior(z_mean, z_log_var), self.prior()))
         return {"loss": reconstruction + self.beta * kl, "reconstruction": reconstruction, "kl": kl}
 
-    def representation_function(self, batch_size=1024):
+    def representation_function(self, batch_size=1024, precision=None):
         """A numpy function images -> posterior means (N, latent_dim), for the metrics.
 
         Encodes with one compiled function in calls of at most ``batch_size`` images.
+        ``precision`` (a dtype policy name, default the model's own) encodes with a copy of
+        the model in that policy, e.g. "mixed_bfloat16" for a float32 model: the copy
+        shares no state and the codes stay float32 (the built-in backbones only; a custom
+        encoder keeps its own dtype).
         """
-        encode = tf.function(lambda b: self._encode_unchecked(b)[0], reduce_retracing=True)
+        model = self
+        if precision is not None and precision != self.dtype_policy.name:
+            model = type(self).from_config({**self.get_config(), "dtype": precision})
+            model.set_weights(self.get_weights())
+        encode = tf.function(lambda b: model._encode_unchecked(b)[0], reduce_retracing=True)
 
         def representation(x):
             x = np.asarray(x, np.float32)

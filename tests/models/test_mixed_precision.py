@@ -138,3 +138,25 @@ def test_precision_is_checked_and_recorded(tmp_path):
     assert keras.saving.load_model(out / "model.keras").dtype_policy.name == "mixed_bfloat16"
     # Nothing leaked: a model built afterwards computes in float32.
     assert VAE(input_shape=(28, 28, 1), latent_dim=4).encoder.layers[1].compute_dtype == "float32"
+
+
+# bfloat16 encoding of a float32 model: every unit's codes within this fraction of that
+# unit's standard deviation over the batch (measured 2.8% on a shapes-trained model).
+BFLOAT16_CODE_TOLERANCE = 0.05
+
+
+@pytest.mark.slow
+def test_bfloat16_representation_stays_within_tolerance_of_float32():
+    from keras_gvae.data.shapes import ShapesData
+
+    x = ShapesData().sample_observations(128, np.random.RandomState(0))
+    model = GuidedVAE(input_shape=(64, 64, 1), latent_dim=6, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.fit(x, batch_size=32, epochs=2, verbose=0)
+    exact = model.representation_function(batch_size=100)(x)
+    half = model.representation_function(batch_size=100, precision="mixed_bfloat16")(x)
+    assert model.dtype_policy.name == "float32" and half.dtype == np.float32
+    assert not np.array_equal(exact, half)  # it did encode in bfloat16
+    spread = exact.std(axis=0)
+    assert np.all(spread > 1e-3)
+    assert np.all(np.abs(exact - half).max(axis=0) <= BFLOAT16_CODE_TOLERANCE * spread)
