@@ -141,7 +141,7 @@ def make_step(kind, shape, latent_dim, x, y):
             loss = model.loss(xt)[0]
             loss.backward()
             opt.step()
-            return float(loss)
+            return float(loss.detach())
 
         return step
     model = SupervisedGuidedVAE(shape, latent_dim, y.shape[1])
@@ -172,6 +172,6 @@ def make_step(kind, shape, latent_dim, x, y):
             model.adversary_logits(z), torch.full_like(yt, 0.5), reduction="sum") / len(xt)
         (200 * inhibition + model.elbo(xt, z, mean, log_var)).backward()
         opts[2].step()
-        return float(loss)
+        return float(loss.detach())
 
     return step
