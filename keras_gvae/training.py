@@ -18,6 +18,8 @@ DEFAULT_BETA = {"guided": 1.0, "vae": 1.0, "beta-vae": 4.0, "supervised": 1.0}
 # Natural-image datasets get the Gaussian likelihood; binary ones the Bernoulli.
 GAUSSIAN_DATASETS = ("celeb_a",)
 LR_SCHEDULES = ("constant", "cosine")
+# Keras dtype policies a run may train in (the model's ``dtype``; see VAE's docstring).
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 @dataclasses.dataclass
@@ -52,6 +54,8 @@ class TrainConfig:
     verbose: int | str = "auto"
     # The name of the keras_gvae.presets recipe these settings came from, if any.
     preset: str | None = None
+    # The model's dtype policy, one of PRECISIONS.
+    precision: str = "float32"
 
     def __post_init__(self):
         checks = {
@@ -68,6 +72,8 @@ class TrainConfig:
             raise ValueError(f"expected positive values for {', '.join(bad)}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; got {self.lr_schedule!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}; got {self.precision!r}")
         if self.model not in MODEL_NAMES:
             raise ValueError(f"model must be one of {MODEL_NAMES}; got {self.model!r}")
         if self.beta is None:
@@ -199,6 +205,9 @@ def build_model(config, input_shape):
     model = cls(
         input_shape=input_shape, latent_dim=config.latent_dim, beta=config.beta,
         likelihood=config.likelihood, seed=config.seed, **kwargs,
+        # The model's own policy (its layers follow it): the global policy is never set,
+        # so nothing leaks into models built later in the process.
+        dtype=config.precision,
     )
     # global_clipnorm is part of the optimizer's config, so the supervised model's adversary
     # and inhibition optimizers (copies of this one) clip too, and load_model restores it.

@@ -4,6 +4,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -101,3 +102,28 @@ def test_supervised_attribute_control_runs(tmp_path):
     from keras_gvae.saving import load_model
 
     assert load_model(saved, compile=False).latent_dim == 4
+
+
+@pytest.mark.slow
+def test_training_step_runs(tmp_path, capsys):
+    pytest.importorskip("torch", reason="the PyTorch reference needs torch (pip install torch==2.13.0)")
+    import json
+
+    script = load_script("training_step")
+    out = tmp_path / "training_step.md"
+    text = script.main(["--smoke", "--shapes", "28x28x1", "--output", str(out)])
+    assert out.read_text() == text
+    for kind in ("vae", "guided", "supervised"):
+        assert f"| {kind} | 28x28x1 |" in text
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+               if line.startswith("{")]
+    rates = [r for r in records if r["figure"] == "images_per_second"]
+    # 3 models x (Keras float32, Keras mixed_bfloat16, PyTorch float32), every loss finite.
+    assert len(rates) == 9 and all(r["value"] > 0 and np.isfinite(r["final_loss"]) for r in rates)
+    assert {r["figure"] for r in records} >= {"matmul_peak_gflops", "keras_over_torch",
+                                              "guidance_overhead", "bfloat16_speedup"}
+    # The analytic count of the 28x28 VAE step (batch 4): ~320 MFLOP per image, as issue #16
+    # estimated by hand; the supervised step counts two encoder/decoder passes.
+    per_image = {r["model"]: r["gflops_per_step_analytic"] / 4 for r in rates}
+    assert 0.30 < per_image["vae"] < 0.34
+    assert per_image["supervised"] == pytest.approx(2 * per_image["vae"])

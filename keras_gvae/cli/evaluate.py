@@ -32,6 +32,12 @@ def add_arguments(parser):
                         help="training points per metric (default: disentanglement_lib's 10000)")
     parser.add_argument("--num-test", type=positive_int, default=None,
                         help="test points per metric (default: disentanglement_lib's 5000)")
+    parser.add_argument("--encode-batch-size", type=positive_int, default=1024,
+                        help="images per encoder call (default 1024)")
+    parser.add_argument("--encode-precision", choices=("float32", "mixed_bfloat16"), default=None,
+                        help="encode the metrics' images in this dtype policy (default: the "
+                        "model's); mixed_bfloat16 codes differ from float32's by under 5%% of "
+                        "each unit's spread (tests/models/test_mixed_precision.py)")
 
 
 class Context:
@@ -40,7 +46,10 @@ class Context:
     def __init__(self, model, args, dataset, out):
         self.model, self.args, self.dataset, self.out = model, args, dataset, out
         # Posterior means, encoded by a compiled function in calls of up to 1024 images.
-        self.representation = model.representation_function()
+        self.representation = model.representation_function(
+            batch_size=getattr(args, "encode_batch_size", 1024),
+            precision=getattr(args, "encode_precision", None),
+        )
 
     def labelled_sample(self, num, seed, attributes=None):
         """``num`` images and labels from the dataset's training split."""

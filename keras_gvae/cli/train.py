@@ -11,7 +11,7 @@ def add_arguments(parser):
     import dataclasses
     import types
 
-    from keras_gvae.training import LR_SCHEDULES, MODEL_NAMES, TrainConfig
+    from keras_gvae.training import LR_SCHEDULES, MODEL_NAMES, PRECISIONS, TrainConfig
 
     # The declared defaults; TrainConfig() itself would import the models to check them.
     d = types.SimpleNamespace(**{f.name: f.default for f in dataclasses.fields(TrainConfig)})
@@ -65,6 +65,9 @@ def add_arguments(parser):
                         'needs the litert extra: pip install "keras_gvae[litert]"')
     parser.add_argument("--slim", action="store_true",
                         help="save model.keras without optimizer state (smaller; recompile to train on)")
+    parser.add_argument("--precision", choices=PRECISIONS, default=d.precision,
+                        help="the model's dtype policy: mixed_* compute the encoder and decoder "
+                        "in half precision (float32 weights, losses and metrics)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -103,6 +106,7 @@ def run(args):
         **settings, preset=preset, out=args.out, overwrite=args.overwrite,
         export=args.export, eval_images=args.eval_images, slim=args.slim,
         command=_command_line(args.argv), verbose=0 if args.quiet else "auto",
+        precision=args.precision,
     )
     out = train(config)
     metrics = read_metrics(out)

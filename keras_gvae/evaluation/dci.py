@@ -26,6 +26,17 @@ if TYPE_CHECKING:
 
 _EPS = 1e-11  # Added to importances before normalising, as disentanglement_lib.
 
+# The tree ensembles DCI can use, as GradientBoostingClassifier arguments.
+# "exact": sklearn's defaults (100 stages, learning rate 0.1), disentanglement_lib's
+# definition. "fast": 25 stages at learning rate 0.4, a quarter of the trees; on codes with
+# known structure its DCI scores stay within 0.02 of "exact"'s
+# (tests/evaluation/test_dci.py::test_fast_estimator_is_within_tolerance_of_exact).
+DCI_ESTIMATORS = {
+    "exact": {},
+    "fast": {"n_estimators": 25, "learning_rate": 0.4},
+}
+FAST_TOLERANCE = 0.02
+
 
 def importance_matrix_gbt(
     codes_train: np.ndarray,
@@ -34,11 +45,13 @@ def importance_matrix_gbt(
     factors_test: np.ndarray,
     seed: int = 0,
     n_jobs: int | None = -1,
+    estimator: str = "exact",
 ) -> tuple[np.ndarray, float, float]:
     """Relative importance of each code for each factor from gradient boosted trees.
 
-    One ``GradientBoostingClassifier`` (sklearn defaults: 100 stages, depth 3, learning
-    rate 0.1) per factor, predicting the factor from all codes.
+    One ``GradientBoostingClassifier`` per factor, predicting the factor from all codes:
+    with ``estimator="exact"`` sklearn's defaults (100 stages, depth 3, learning rate 0.1),
+    with ``"fast"`` 25 stages at learning rate 0.4 (``DCI_ESTIMATORS``).
 
     Args:
         codes_train, factors_train, codes_test, factors_test: Validated arrays,
@@ -46,16 +59,20 @@ def importance_matrix_gbt(
         seed: ``random_state`` of the classifiers. Defaults to 0.
         n_jobs: factors fitted in parallel (joblib); the values do not depend on it.
             Defaults to -1 (all cores).
+        estimator: a key of ``DCI_ESTIMATORS``: "exact" (the default) or "fast".
 
     Returns:
         ``(importance, train_accuracy, test_accuracy)``: ``importance`` is
         ``(num_codes, num_factors)`` (``|feature_importances_|``, all zero for a factor the
         trees could not split on); the accuracies are averaged over factors.
     """
+    if estimator not in DCI_ESTIMATORS:
+        raise ValueError(f"estimator must be one of {tuple(DCI_ESTIMATORS)}; got {estimator!r}")
+    options = DCI_ESTIMATORS[estimator]
     num_codes, num_factors = codes_train.shape[1], factors_train.shape[1]
 
     def fit(j):
-        model = GradientBoostingClassifier(random_state=seed)
+        model = GradientBoostingClassifier(random_state=seed, **options)
         model.fit(codes_train, factors_train[:, j])
         return (
             np.abs(model.feature_importances_),
@@ -125,7 +142,9 @@ def completeness(importance: np.ndarray) -> float:
     return float(np.sum(per_factor * factor_importance))
 
 
-def dci(codes_train, factors_train, codes_test, factors_test, seed: int = 0) -> dict:
+def dci(
+    codes_train, factors_train, codes_test, factors_test, seed: int = 0, estimator: str = "exact"
+) -> dict:
     """DCI scores of a representation from a train/test split.
 
     Args:
@@ -135,6 +154,9 @@ def dci(codes_train, factors_train, codes_test, factors_test, seed: int = 0) -> 
         codes_test: Float array ``(M, num_codes)``.
         factors_test: Integer array ``(M, num_factors)``.
         seed: ``random_state`` of the gradient boosted trees. Defaults to 0.
+        estimator: "exact" (disentanglement_lib's trees, the default) or "fast" (a quarter
+            of the trees; scores within ``FAST_TOLERANCE`` = 0.02 of "exact" on the test
+            data); see ``DCI_ESTIMATORS``.
 
     Returns:
         Dict with ``disentanglement`` and ``completeness`` (in ``[0, 1]``) and
@@ -146,7 +168,7 @@ def dci(codes_train, factors_train, codes_test, factors_test, seed: int = 0) -> 
         codes_train, factors_train, codes_test, factors_test
     )
     importance, train_accuracy, test_accuracy = importance_matrix_gbt(
-        codes_train, factors_train, codes_test, factors_test, seed
+        codes_train, factors_train, codes_test, factors_test, seed, estimator=estimator
     )
     return {
         "disentanglement": disentanglement(importance),
@@ -163,6 +185,7 @@ def dci_from_ground_truth(
     num_train: int = 10000,
     num_test: int = 5000,
     batch_size: int = 16,
+    estimator: str = "exact",
 ) -> dict:
     """DCI on freshly sampled ground-truth data (as ``compute_dci``).
 
@@ -174,6 +197,7 @@ def dci_from_ground_truth(
         num_train: Training points. Defaults to 10000.
         num_test: Test points. Defaults to 5000.
         batch_size: Points sampled and encoded per call. Defaults to 16.
+        estimator: the tree ensemble, "exact" (default) or "fast"; see :func:`dci`.
 
     Returns:
         The dict of ``dci``.
@@ -185,4 +209,4 @@ def dci_from_ground_truth(
     test = generate_batch_factor_code(
         ground_truth_data, representation_fn, num_test, random_state, batch_size
     )
-    return dci(*train, *test, seed=classifier_seed(seed))
+    return dci(*train, *test, seed=classifier_seed(seed), estimator=estimator)

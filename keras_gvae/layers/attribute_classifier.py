@@ -35,13 +35,16 @@ class AttributeClassifier(keras.layers.Layer):
         # === Layers ===
         self.hidden = []
         for i, units in enumerate(self.hidden_units):
-            block = [keras.layers.Dense(units, name=f"dense_{i}")]
+            # Sublayers share this layer's dtype policy (not the global one).
+            block = [keras.layers.Dense(units, name=f"dense_{i}", dtype=self.dtype_policy)]
             if self.batch_norm:
                 # momentum 0.9 is PyTorch's default (0.1), which the authors' heads use.
-                block.append(keras.layers.BatchNormalization(momentum=0.9, name=f"batch_norm_{i}"))
-            block.append(keras.layers.LeakyReLU(self.negative_slope, name=f"leaky_relu_{i}"))
+                block.append(keras.layers.BatchNormalization(
+                    momentum=0.9, name=f"batch_norm_{i}", dtype=self.dtype_policy))
+            block.append(keras.layers.LeakyReLU(
+                self.negative_slope, name=f"leaky_relu_{i}", dtype=self.dtype_policy))
             self.hidden.append(block)
-        self.logit = keras.layers.Dense(1, name="logit")
+        self.logit = keras.layers.Dense(1, name="logit", dtype=self.dtype_policy)
 
     def build(self, input_shape):
         shape = tuple(input_shape)

@@ -138,7 +138,7 @@ class GuidanceDecoder(keras.layers.Layer):
             raise ValueError(f"template_init must be one of {TEMPLATE_INITS}; got {template_init!r}")
         self.template_init = template_init
         # === Layers ===
-        self.warp = AffineSpatialTransformer(name="warp")
+        self.warp = AffineSpatialTransformer(name="warp", dtype=self.dtype_policy)
 
     def build(self, z_def_shape=None, z_cont_shape=None):
         pixels = int(np.prod(self.image_shape))

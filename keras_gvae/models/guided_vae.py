@@ -125,6 +125,8 @@ class GuidedVAE(VAE):
             max_translation=self.max_translation,
             transform_map=self.transform_map,
             template_init=self.template_init,
+            # float32 under every policy: the warp's pixel coordinates need its precision.
+            dtype="float32",
             name="guidance_decoder",
         )
 

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from keras_gvae.layers.attribute_classifier import AttributeClassifier
 from keras_gvae.losses import group_mmd
-from keras_gvae.models.vae import VAE
+from keras_gvae.models.vae import VAE, loss_scaled
 
 
 def _code_source(name, value):
@@ -168,11 +168,13 @@ class SupervisedGuidedVAE(VAE):
     def create_guidance_layers(self):
         # === Layers ===
         self.excitation_heads = [
-            AttributeClassifier(self.excitation_hidden_units, name=f"excitation_{i}")
+            AttributeClassifier(
+                self.excitation_hidden_units, dtype="float32", name=f"excitation_{i}")
             for i in range(len(self.attributes))
         ]
         self.adversaries = [
-            AttributeClassifier(self.adversary_hidden_units, name=f"adversary_{i}")
+            AttributeClassifier(
+                self.adversary_hidden_units, dtype="float32", name=f"adversary_{i}")
             for i in range(len(self.attributes))
         ]
         for head, adversary in zip(self.excitation_heads, self.adversaries, strict=True):
@@ -192,6 +194,10 @@ class SupervisedGuidedVAE(VAE):
             _clone_optimizer(self.optimizer) if inhibition_optimizer is None
             else keras.optimizers.get(inhibition_optimizer)
         )
+        if self.dtype_policy.name == "mixed_float16" and kwargs.get("auto_scale_loss", True):
+            # As keras.Model.compile does for ``optimizer``: dynamic loss scaling.
+            self.adversary_optimizer = loss_scaled(self.adversary_optimizer)
+            self.inhibition_optimizer = loss_scaled(self.inhibition_optimizer)
         # Build the extra optimizers now, inside the model's distribution strategy.
         with self.distribute_strategy.scope():
             self.optimizer.build(self.vae_variables)
@@ -313,7 +319,7 @@ class SupervisedGuidedVAE(VAE):
             loss = terms["loss"] + self.excitation_weight * excitation
             if self.joint_inhibition:
                 loss = loss + self.inhibition_terms(z, z_mean, targets, mask)[1]
-            scaled = loss / self._replicas()
+            scaled = self.optimizer.scale_loss(loss / self._replicas())
         grads = tape.gradient(scaled, variables)
         self.optimizer.apply(grads, variables)
         terms.update(loss=loss, excitation=excitation)
@@ -326,7 +332,7 @@ class SupervisedGuidedVAE(VAE):
         with tf.GradientTape() as tape:
             logits = self.adversary_logits(z, training=True)
             loss = self._masked_bce(targets, logits, mask)
-            scaled = loss / self._replicas()
+            scaled = self.adversary_optimizer.scale_loss(loss / self._replicas())
         grads = tape.gradient(scaled, variables)
         self.adversary_optimizer.apply(grads, variables)
         return loss, logits
@@ -377,7 +383,7 @@ class SupervisedGuidedVAE(VAE):
             z = self.reparameterize(z_mean, z_log_var)
             loss, objective = self.inhibition_terms(z, z_mean, targets, mask)
             elbo = self.elbo_terms(x, z, z_mean, z_log_var, training=True)["loss"]
-            scaled = (objective + elbo) / self._replicas()
+            scaled = self.inhibition_optimizer.scale_loss((objective + elbo) / self._replicas())
         grads = tape.gradient(scaled, variables)
         self.inhibition_optimizer.apply(grads, variables)
         return loss

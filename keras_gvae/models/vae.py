@@ -16,6 +16,18 @@ tfd = tfp.distributions
 LIKELIHOODS = ("bernoulli", "gaussian")
 # Normal(mean, sqrt(1/2)) gives the summed squared error plus a constant.
 SUM_OF_SQUARES_SCALE = math.sqrt(0.5)
+# First loss scale under mixed_float16. The losses are sums over pixels (hundreds of nats),
+# so Keras' default 2**15 overflows the float16 weight gradients and the first steps are
+# skipped (all of the first 4 on a 28x28 VAE); the dynamic scale still grows from here.
+INITIAL_LOSS_SCALE = 2.0**8
+
+
+def loss_scaled(optimizer, initial_scale=INITIAL_LOSS_SCALE):
+    """``optimizer`` in a ``keras.optimizers.LossScaleOptimizer``, unless it is one."""
+    optimizer = keras.optimizers.get(optimizer)
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer
+    return keras.optimizers.LossScaleOptimizer(optimizer, initial_scale=initial_scale)
 
 
 @keras.saving.register_keras_serializable(package="keras_gvae")
@@ -51,7 +63,12 @@ class VAE(keras.Model):
             likelihood, values outside [0, 1]. Defaults to True; set False (also as the
             attribute of a loaded model) to skip the checks for speed.
         seed: optional int, seeds the reparameterisation noise.
-        **kwargs: standard Keras model arguments (name, ...).
+        **kwargs: standard Keras model arguments (name, dtype, ...). A mixed ``dtype``
+            policy ("mixed_bfloat16", "mixed_float16"; default: the global policy) runs the
+            built-in encoder and decoder in half precision with float32 weights, while the
+            posterior heads, distributions, losses and metrics stay float32. Under
+            "mixed_float16" ``compile`` wraps the optimizer in a
+            ``keras.optimizers.LossScaleOptimizer`` and the steps scale the loss.
 
     Example:
     >>> model = VAE(input_shape=(28, 28, 1), latent_dim=10, beta=4.0)
@@ -101,12 +118,18 @@ class VAE(keras.Model):
         self._custom_backbone = encoder is not None
 
         # === Layers ===
+        # Under a mixed policy the backbone computes in the model's compute dtype; the
+        # posterior's parameters (and everything downstream of them) stay float32.
         if encoder is None:
-            encoder, decoder = default_backbone(self.image_shape, self.latent_dim)
+            encoder, decoder = default_backbone(
+                self.image_shape, self.latent_dim, dtype=self.dtype_policy
+            )
         self.encoder = encoder
         self.decoder = decoder
-        self.z_mean_head = keras.layers.Dense(self.latent_dim, name="z_mean")
-        self.z_log_var_head = keras.layers.Dense(self.latent_dim, name="z_log_var")
+        self.z_mean_head = keras.layers.Dense(self.latent_dim, name="z_mean", dtype="float32")
+        self.z_log_var_head = keras.layers.Dense(
+            self.latent_dim, name="z_log_var", dtype="float32"
+        )
         self.create_guidance_layers()
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -124,6 +147,20 @@ class VAE(keras.Model):
         self._validate_inputs = bool(value)
         # The compiled steps read the flag when traced: trace them again.
         self.train_function = self.test_function = self.predict_function = None
+
+    def compile(self, optimizer="rmsprop", **kwargs):
+        """``keras.Model.compile``; under "mixed_float16" (with ``auto_scale_loss``, the
+        default) the optimizer is wrapped in a ``LossScaleOptimizer`` starting at
+        ``INITIAL_LOSS_SCALE``."""
+        if self.dtype_policy.name == "mixed_float16" and kwargs.get("auto_scale_loss", True):
+            optimizer = loss_scaled(optimizer)
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def compile_from_config(self, config):
+        # keras.Model's own skips a custom compile() on load; this one is a thin wrapper.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
 
     # ------------------------------------------------------------------ hooks
     def create_guidance_layers(self):
@@ -181,7 +218,8 @@ class VAE(keras.Model):
 
     def decode_logits(self, z, training=False):
         """Pixel logits (batch, H, W, C) of the main decoder."""
-        z = tf.convert_to_tensor(z, dtype=self.compute_dtype)
+        # Codes are float32 under every policy; the decoder casts to its compute dtype.
+        z = tf.convert_to_tensor(z, dtype=tf.float32)
         if z.shape.rank != 2 or (z.shape[-1] is not None and z.shape[-1] != self.latent_dim):
             raise ValueError(f"z must have shape (batch, {self.latent_dim}); got {tuple(z.shape)}")
         return tf.cast(self.decoder(z, training=training), tf.float32)
@@ -319,12 +357,20 @@ class VAE(keras.Model):
         kl = tf.reduce_mean(tfd.kl_divergence(self.posterior(z_mean, z_log_var), self.prior()))
         return {"loss": reconstruction + self.beta * kl, "reconstruction": reconstruction, "kl": kl}
 
-    def representation_function(self, batch_size=1024):
+    def representation_function(self, batch_size=1024, precision=None):
         """A numpy function images -> posterior means (N, latent_dim), for the metrics.
 
         Encodes with one compiled function in calls of at most ``batch_size`` images.
+        ``precision`` (a dtype policy name, default the model's own) encodes with a copy of
+        the model in that policy, e.g. "mixed_bfloat16" for a float32 model: the copy
+        shares no state and the codes stay float32 (the built-in backbones only; a custom
+        encoder keeps its own dtype).
         """
-        encode = tf.function(lambda b: self._encode_unchecked(b)[0], reduce_retracing=True)
+        model = self
+        if precision is not None and precision != self.dtype_policy.name:
+            model = type(self).from_config({**self.get_config(), "dtype": precision})
+            model.set_weights(self.get_weights())
+        encode = tf.function(lambda b: model._encode_unchecked(b)[0], reduce_retracing=True)
 
         def representation(x):
             x = np.asarray(x, np.float32)
@@ -362,6 +408,8 @@ class VAE(keras.Model):
             terms = self.compute_loss_terms(x, training=True)
             # Gradients are summed over replicas: scale so the update uses the global mean.
             scaled = terms["loss"] / tf.distribute.get_strategy().num_replicas_in_sync
+            # A LossScaleOptimizer (mixed_float16) scales the loss; others return it as is.
+            scaled = self.optimizer.scale_loss(scaled)
         grads = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply(grads, self.trainable_variables)
         return self._update_trackers(terms)

@@ -65,3 +65,39 @@ def test_from_ground_truth(data):
         "informativeness_test",
     }
     assert scores["disentanglement"] > 0.99
+
+
+def _structured(n, seed):
+    """Factors of 3, 6, 10, 8, 8 values: three captured by one code each, two entangled in
+    one code and half-recovered by another, plus three noise codes."""
+    rng = np.random.RandomState(seed)
+    sizes = np.array([3, 6, 10, 8, 8])
+    factors = np.stack([rng.randint(0, s, size=n) for s in sizes], axis=1)
+    z = factors / sizes
+    codes = np.concatenate(
+        [
+            z[:, :3] + 0.05 * rng.randn(n, 3),
+            (z[:, 3] + 0.5 * z[:, 4])[:, None] + 0.05 * rng.randn(n, 1),
+            z[:, 4:5] + 0.1 * rng.randn(n, 1),
+            rng.randn(n, 3),
+        ],
+        axis=1,
+    )
+    return codes, factors
+
+
+@pytest.mark.slow
+def test_fast_estimator_is_within_tolerance_of_exact():
+    from keras_gvae.evaluation.dci import FAST_TOLERANCE
+
+    codes_train, train = _structured(1000, seed=0)
+    codes_test, test = _structured(500, seed=1)
+    exact = dci(codes_train, train, codes_test, test)
+    fast = dci(codes_train, train, codes_test, test, estimator="fast")
+    # A middling score, so agreement is not forced by saturation at 0 or 1.
+    assert 0.4 < exact["disentanglement"] < 0.9 and 0.4 < exact["completeness"] < 0.9
+    for key in ("disentanglement", "completeness"):
+        assert fast[key] == pytest.approx(exact[key], abs=FAST_TOLERANCE), key
+    assert fast["informativeness_test"] == pytest.approx(exact["informativeness_test"], abs=0.05)
+    with pytest.raises(ValueError, match="estimator must be one of"):
+        dci(codes_train, train, codes_test, test, estimator="hist")
