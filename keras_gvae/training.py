@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -52,6 +53,8 @@ class TrainConfig:
     verbose: int | str = "auto"
     # The name of the keras_gvae.presets recipe these settings came from, if any.
     preset: str | None = None
+    # Back the training state up every this many steps too (it always is every epoch).
+    backup_every: int | None = None
 
     def __post_init__(self):
         checks = {
@@ -62,6 +65,7 @@ class TrainConfig:
             "learning_rate": self.learning_rate > 0,
             "clip_norm": self.clip_norm is None or self.clip_norm > 0,
             "eval_images": self.eval_images >= 1,
+            "backup_every": self.backup_every is None or self.backup_every >= 1,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
@@ -230,10 +234,77 @@ def train(config: TrainConfig) -> Path:
 
         require_litert()
     out = Path(config.out) if config.out else default_run_dir(config)
-    saved = lambda tmp: (tmp / "model.keras").exists()  # noqa: E731
-    with atomic_directory(out, overwrite=config.overwrite, kind="run", keep_if=saved) as tmp:
+    with atomic_directory(
+        out, overwrite=config.overwrite, kind="run", keep_if=_worth_keeping,
+        resume_key=resume_key(config),
+    ) as tmp:
         _train_into(config, out, tmp)
     return out
+
+
+# Settings that do not change what is trained: a run killed and started again with other
+# values of these resumes all the same.
+NOT_IN_RESUME_KEY = ("out", "overwrite", "command", "verbose", "backup_every")
+
+
+def resume_key(config):
+    """The settings that identify a run's training; a kept partial run directory with the
+    same key is resumed from its backup (see keras_gvae.io.atomic_directory)."""
+    settings = dataclasses.asdict(config)
+    return {k: v for k, v in settings.items() if k not in NOT_IN_RESUME_KEY}
+
+
+def _worth_keeping(tmp):
+    """A failed run's partial directory is kept when it holds a model or a backup."""
+    from keras_gvae import backup
+
+    return (tmp / "model.keras").exists() or backup.read_state(tmp / BACKUP) is not None
+
+
+# The folder of a run's training backups, inside its partial directory (removed once done).
+BACKUP = "backup"
+
+
+def fit_resumable(model, train_ds, config, run_dir, callbacks=()):
+    """``model.fit`` for ``config.epochs`` x ``config.steps_per_epoch`` steps that backs up
+    into ``run_dir/backup`` every epoch (and every ``config.backup_every`` steps), and first
+    restores the backup found there: training goes on after the last backed-up step, with
+    the data pipeline advanced past the batches already used, so the result equals an
+    uninterrupted run's. Returns ``(history dicts of the fit calls, steps restored)``."""
+    from keras_gvae import backup
+
+    backup_dir = Path(run_dir) / BACKUP
+    done = backup.restore(model, backup_dir)
+    keeper = backup.TrainingBackup(backup_dir, every=config.backup_every, initial_steps=done)
+    epoch_steps = config.steps_per_epoch
+    _drop_history_after(Path(run_dir) / "history.csv", done // epoch_steps)
+    histories = []
+    epoch, offset = divmod(done, epoch_steps)
+    while epoch < config.epochs and not model.stop_training:
+        # A resume in the middle of an epoch first finishes that epoch (its history.csv row
+        # then averages the steps after the resume only).
+        last = epoch + 1 if offset else config.epochs
+        history = model.fit(
+            train_ds.skip(epoch * epoch_steps + offset),
+            initial_epoch=epoch,
+            epochs=last,
+            steps_per_epoch=epoch_steps - offset if offset else epoch_steps,
+            callbacks=[keeper, *callbacks],
+            shuffle=False,  # the pipeline shuffles
+            verbose=config.verbose,
+        )
+        histories.append(history.history)
+        epoch, offset = last, 0
+    return histories, done
+
+
+def _drop_history_after(path, epochs):
+    """Keeps the header and the first ``epochs`` rows of a history.csv (a resumed run
+    writes the later ones again)."""
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[: 1 + epochs]))
 
 
 def _train_into(config, out, tmp):
@@ -245,21 +316,15 @@ def _train_into(config, out, tmp):
     train_ds, eval_images, eval_labels, input_shape = training_data(config)
     model = build_model(config, input_shape)
     callbacks = [
-        keras.callbacks.CSVLogger(str(tmp / "history.csv")),
+        keras.callbacks.CSVLogger(str(tmp / "history.csv"), append=True),
         keras.callbacks.TerminateOnNaN(),
     ]
     start = time.perf_counter()
-    history = model.fit(
-        train_ds,
-        epochs=config.epochs,
-        steps_per_epoch=config.steps_per_epoch,
-        callbacks=callbacks,
-        shuffle=False,  # the pipeline shuffles
-        verbose=config.verbose,
-    )
+    histories, done = fit_resumable(model, train_ds, config, tmp, callbacks)
     seconds = time.perf_counter() - start
-    losses = history.history.get("loss", [])
-    if len(losses) < config.epochs or not np.all(np.isfinite(losses)):
+    history = _final_history(histories, tmp / "history.csv")
+    losses = history.get("loss", [])
+    if model.stop_training or not np.all(np.isfinite(losses)):
         raise RuntimeError(
             f"training stopped early with a non-finite loss after {len(losses)} epochs; "
             "try a lower --learning-rate"
@@ -271,10 +336,12 @@ def _train_into(config, out, tmp):
         eval_images, eval_targets, batch_size=config.batch_size, verbose=0, return_dict=True
     )
     metrics = {
-        "final_epoch": {k: float(v[-1]) for k, v in history.history.items()},
+        "final_epoch": {k: float(v[-1]) for k, v in history.items()},
         "evaluation": {k: float(v) for k, v in evaluation.items()},
         "training_seconds": seconds,
-        "images_per_second": config.epochs * config.steps_per_epoch * config.batch_size / seconds,
+        "images_per_second": (config.epochs * config.steps_per_epoch - done) * config.batch_size
+        / seconds,
+        "resumed_from_step": done,
     }
     write_json(tmp / "metrics.json", metrics)
     write_json(tmp / "config.json", dataclasses.asdict(config) | {"out": str(out)})
@@ -292,6 +359,20 @@ def _train_into(config, out, tmp):
         export_saved_model(model, tmp / "saved_model")
         exports.append(export_tflite_decoder(model, tmp / "decoder.tflite"))
     (tmp / "MODEL_CARD.md").write_text(model_card(config, model, metrics, exports, tmp))
+    shutil.rmtree(tmp / BACKUP, ignore_errors=True)  # model.keras holds the optimizer state
+
+
+def _final_history(histories, csv_path):
+    """The last fit call's history; when a resumed run had nothing left to train, the last
+    row of history.csv."""
+    for history in reversed(histories):
+        if history.get("loss"):
+            return history
+    import csv
+
+    with open(csv_path) as f:
+        rows = list(csv.DictReader(f))
+    return {k: [float(v)] for k, v in rows[-1].items() if k != "epoch"} if rows else {}
 
 
 def slim_copy(model):

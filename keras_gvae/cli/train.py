@@ -65,6 +65,10 @@ def add_arguments(parser):
                         'needs the litert extra: pip install "keras_gvae[litert]"')
     parser.add_argument("--slim", action="store_true",
                         help="save model.keras without optimizer state (smaller; recompile to train on)")
+    parser.add_argument("--backup-every", type=positive_int, default=None, metavar="N",
+                        help="back the training state up every N steps, besides every epoch; a "
+                        "run killed and started again with the same command resumes from its "
+                        "last backup (default: every epoch only)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -103,6 +107,7 @@ def run(args):
         **settings, preset=preset, out=args.out, overwrite=args.overwrite,
         export=args.export, eval_images=args.eval_images, slim=args.slim,
         command=_command_line(args.argv), verbose=0 if args.quiet else "auto",
+        backup_every=args.backup_every,
     )
     out = train(config)
     metrics = read_metrics(out)
