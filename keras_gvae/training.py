@@ -55,6 +55,8 @@ class TrainConfig:
     preset: str | None = None
     # Back the training state up every this many steps too (it always is every epoch).
     backup_every: int | None = None
+    # Keep best.keras, the model of the epoch with the lowest held-out loss.
+    save_best: bool = False
 
     def __post_init__(self):
         checks = {
@@ -258,14 +260,17 @@ def _worth_keeping(tmp):
     """A failed run's partial directory is kept when it holds a model or a backup."""
     from keras_gvae import backup
 
-    return (tmp / "model.keras").exists() or backup.read_state(tmp / BACKUP) is not None
+    return any((tmp / name).exists() for name in ("model.keras", BEST)) or (
+        backup.read_state(tmp / BACKUP) is not None)
 
 
 # The folder of a run's training backups, inside its partial directory (removed once done).
 BACKUP = "backup"
+# The model of the epoch with the lowest held-out loss, with ``--save-best``.
+BEST = "best.keras"
 
 
-def fit_resumable(model, train_ds, config, run_dir, callbacks=()):
+def fit_resumable(model, train_ds, config, run_dir, callbacks=(), validation_data=None):
     """``model.fit`` for ``config.epochs`` x ``config.steps_per_epoch`` steps that backs up
     into ``run_dir/backup`` every epoch (and every ``config.backup_every`` steps), and first
     restores the backup found there: training goes on after the last backed-up step, with
@@ -289,7 +294,8 @@ def fit_resumable(model, train_ds, config, run_dir, callbacks=()):
             initial_epoch=epoch,
             epochs=last,
             steps_per_epoch=epoch_steps - offset if offset else epoch_steps,
-            callbacks=[keeper, *callbacks],
+            callbacks=[*callbacks, keeper],  # backed up after the others' epoch-end work
+            validation_data=validation_data,
             shuffle=False,  # the pipeline shuffles
             verbose=config.verbose,
         )
@@ -311,31 +317,32 @@ def _train_into(config, out, tmp):
     import keras
 
     from keras_gvae import visualization
+    from keras_gvae.callbacks import BestModel, StopOnNonFinite
 
     keras.utils.set_random_seed(config.seed)
     train_ds, eval_images, eval_labels, input_shape = training_data(config)
+    eval_targets = eval_labels.astype(np.float32) if config.model == "supervised" else None
     model = build_model(config, input_shape)
-    callbacks = [
-        keras.callbacks.CSVLogger(str(tmp / "history.csv"), append=True),
-        keras.callbacks.TerminateOnNaN(),
-    ]
+    write_json(tmp / "config.json", dataclasses.asdict(config) | {"out": str(out)})
+    guard = StopOnNonFinite()
+    callbacks = [keras.callbacks.CSVLogger(str(tmp / "history.csv"), append=True), guard]
+    validation = None
+    if config.save_best:
+        callbacks.append(BestModel(tmp / BEST, monitor="val_loss"))
+        validation = (eval_images, eval_targets) if eval_targets is not None else (eval_images,)
     start = time.perf_counter()
-    histories, done = fit_resumable(model, train_ds, config, tmp, callbacks)
+    histories, done = fit_resumable(model, train_ds, config, tmp, callbacks, validation)
     seconds = time.perf_counter() - start
+    if guard.failure is not None:
+        _record_failure(config, tmp, guard)
     history = _final_history(histories, tmp / "history.csv")
-    losses = history.get("loss", [])
-    if model.stop_training or not np.all(np.isfinite(losses)):
-        raise RuntimeError(
-            f"training stopped early with a non-finite loss after {len(losses)} epochs; "
-            "try a lower --learning-rate"
-        )
     # Saved first: from here on a failure keeps the directory (see `train`).
     save_model_atomic(slim_copy(model) if config.slim else model, tmp / "model.keras")
-    eval_targets = eval_labels.astype(np.float32) if config.model == "supervised" else None
     evaluation = model.evaluate(
         eval_images, eval_targets, batch_size=config.batch_size, verbose=0, return_dict=True
     )
     metrics = {
+        "status": "complete",
         "final_epoch": {k: float(v[-1]) for k, v in history.items()},
         "evaluation": {k: float(v) for k, v in evaluation.items()},
         "training_seconds": seconds,
@@ -344,7 +351,6 @@ def _train_into(config, out, tmp):
         "resumed_from_step": done,
     }
     write_json(tmp / "metrics.json", metrics)
-    write_json(tmp / "config.json", dataclasses.asdict(config) | {"out": str(out)})
     visualization.save_png(
         visualization.reconstruction_figure(model, eval_images[:10]),
         tmp / "reconstructions.png",
@@ -360,6 +366,33 @@ def _train_into(config, out, tmp):
         exports.append(export_tflite_decoder(model, tmp / "decoder.tflite"))
     (tmp / "MODEL_CARD.md").write_text(model_card(config, model, metrics, exports, tmp))
     shutil.rmtree(tmp / BACKUP, ignore_errors=True)  # model.keras holds the optimizer state
+
+
+def _record_failure(config, tmp, guard):
+    """Writes ``metrics.json`` with ``"status": "failed"`` into the partial run directory and
+    raises :class:`keras_gvae.callbacks.NonFiniteLossError` saying what is kept."""
+    from keras_gvae import backup
+    from keras_gvae.callbacks import NonFiniteLossError, read_best
+
+    step, epoch, bad = guard.failure
+    state = backup.read_state(tmp / BACKUP)
+    best = read_best(tmp / BEST)
+    write_json(tmp / "metrics.json", {
+        "status": "failed",
+        "failure": guard.message(),
+        "failed_at_step": step,
+        "non_finite_terms": sorted(bad),
+        "last_backup_step": state["steps"] if state else None,
+        "best_model": BEST if best is not None else None,
+    })
+    kept = [f"the last good backup (step {state['steps']})"] if state else []
+    kept += [f"{BEST} (held-out loss {best:.4g})"] if best is not None else []
+    raise NonFiniteLossError(
+        f"{guard.message()}; "
+        + (f"kept {' and '.join(kept)}" if kept else "nothing was backed up before it")
+        + "; try a lower --learning-rate or a --clip-norm",
+        step=step, terms=sorted(bad),
+    )
 
 
 def _final_history(histories, csv_path):
@@ -429,7 +462,7 @@ def model_card(config, model, metrics, exports, run_dir):
         lines.append(f"| {key} | {metrics['final_epoch'][key]:.4g} | "
                      + (f"{held:.4g}" if held is not None else "") + " |")
     lines += ["", "| file | size |", "|---|---:|"]
-    for name in ("model.keras", "saved_model", "decoder.tflite"):
+    for name in ("model.keras", "best.keras", "saved_model", "decoder.tflite"):
         if size(name):
             lines.append(f"| {name} | {size(name)} |")
     for report in exports:

@@ -69,6 +69,9 @@ def add_arguments(parser):
                         help="back the training state up every N steps, besides every epoch; a "
                         "run killed and started again with the same command resumes from its "
                         "last backup (default: every epoch only)")
+    parser.add_argument("--save-best", action="store_true",
+                        help="also keep best.keras, the model of the epoch with the lowest "
+                        "held-out loss (the --eval-images sample, evaluated every epoch)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -107,7 +110,7 @@ def run(args):
         **settings, preset=preset, out=args.out, overwrite=args.overwrite,
         export=args.export, eval_images=args.eval_images, slim=args.slim,
         command=_command_line(args.argv), verbose=0 if args.quiet else "auto",
-        backup_every=args.backup_every,
+        backup_every=args.backup_every, save_best=args.save_best,
     )
     out = train(config)
     metrics = read_metrics(out)
