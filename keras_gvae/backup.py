@@ -63,15 +63,21 @@ def _seed_generators(model):
     return [g for layer in model._flatten_layers() for g in getattr(layer, "_seed_generators", [])]
 
 
-def save(model, backup_dir, steps):
-    """Writes a backup of ``model`` after ``steps`` training steps and drops the older ones."""
+def seed_states(model):
+    """The positions of ``model``'s noise generators, as lists of ints."""
+    return [keras.ops.convert_to_numpy(g.state).tolist() for g in _seed_generators(model)]
+
+
+def save(model, backup_dir, steps, seeds=None):
+    """Writes a backup of ``model`` after ``steps`` training steps and drops the older ones.
+    ``seeds`` replaces the model's own noise-generator states (see :func:`seed_states`)."""
     backup_dir = Path(backup_dir)
     backup_dir.mkdir(parents=True, exist_ok=True)
     name = f"step-{steps:09d}.weights.h5"
     tmp = backup_dir / f".tmp-{os.getpid()}.weights.h5"
     model.save_weights(tmp, overwrite=True)
     os.replace(tmp, backup_dir / name)
-    seeds = [keras.ops.convert_to_numpy(g.state).tolist() for g in _seed_generators(model)]
+    seeds = seed_states(model) if seeds is None else seeds
     write_json(backup_dir / STATE, {"steps": int(steps), "weights": name, "seed_states": seeds})
     for old in backup_dir.glob("step-*.weights.h5"):
         if old.name != name:

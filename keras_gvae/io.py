@@ -468,6 +468,15 @@ def resumable_partial(path, resume_key):
     return max(found)[1] if found else None
 
 
+def rekey_partial(partial, resume_key):
+    """Gives the kept temporary directory ``partial`` the resume key ``resume_key``, so the
+    next writer with that key takes it over (a run resumed with new settings)."""
+    partial = Path(partial)
+    if ".partial-" not in partial.name or not (partial / RESUME).is_file():
+        raise ValueError(f"{partial}: expected a kept .NAME.partial-* directory with {RESUME}")
+    write_text(partial / RESUME, json.dumps(resume_key, sort_keys=True) + "\n")
+
+
 def _commit_directory(tmp, path, overwrite, kind):
     _check_directory_target(path, overwrite, kind)
     old = None

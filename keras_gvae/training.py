@@ -10,7 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_gvae.io import OutputExistsError, atomic_directory, save_model_atomic, write_json
+from keras_gvae.io import (
+    OutputExistsError,
+    atomic_directory,
+    rekey_partial,
+    save_model_atomic,
+    write_json,
+)
 
 # ``--model`` names, in the order of `model_registry` (spelled out so that the CLI's parser
 # needs no TensorFlow import).
@@ -57,6 +63,8 @@ class TrainConfig:
     backup_every: int | None = None
     # Keep best.keras, the model of the epoch with the lowest held-out loss.
     save_best: bool = False
+    # A finished or interrupted run directory this run continues (see `resume_config`).
+    resume: str | None = None
 
     def __post_init__(self):
         checks = {
@@ -236,12 +244,67 @@ def train(config: TrainConfig) -> Path:
 
         require_litert()
     out = Path(config.out) if config.out else default_run_dir(config)
+    key = resume_key(config)
+    source = Path(config.resume) if config.resume else None
+    if source is not None and source.name.startswith(f".{out.name}.partial-"):
+        rekey_partial(source, key)  # an interrupted run goes on in its own partial
     with atomic_directory(
-        out, overwrite=config.overwrite, kind="run", keep_if=_worth_keeping,
-        resume_key=resume_key(config),
+        out, overwrite=config.overwrite, kind="run", keep_if=_worth_keeping, resume_key=key,
     ) as tmp:
         _train_into(config, out, tmp)
     return out
+
+
+def resume_config(run_dir, epochs=None, **settings):
+    """The :class:`TrainConfig` that continues ``run_dir`` for ``epochs`` epochs in all
+    (default: its own number), from its optimizer state.
+
+    ``run_dir`` is a finished run directory (it is replaced by the longer run once that is
+    complete) or the ``.NAME.partial-*`` of an interrupted one (it goes on from its last
+    backup). ``settings`` may set what does not change the training: verbose, backup_every,
+    save_best, export, slim, command.
+
+    Raises:
+        ValueError: ``run_dir`` is not a run, was saved without optimizer state
+            (``slim``), or ``epochs`` is not more than it has trained.
+    """
+    from keras_gvae.io import MARKER, marker_kind
+
+    run_dir = Path(run_dir)
+    allowed = {"verbose", "backup_every", "save_best", "export", "slim", "command"}
+    if set(settings) - allowed:
+        raise ValueError(f"resume_config takes only {sorted(allowed)}; got {sorted(settings)}")
+    partial = ".partial-" in run_dir.name and run_dir.name.startswith(".")
+    try:
+        saved = json.loads((run_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        raise ValueError(
+            f"{run_dir}: expected a run directory of `gvae train` (or its .NAME.partial-*) "
+            "with config.json"
+        ) from None
+    if not partial:
+        if marker_kind(run_dir) != "run" or not (run_dir / "model.keras").is_file():
+            raise ValueError(
+                f"{run_dir}: expected a finished keras_gvae run (model.keras and {MARKER})"
+            )
+        if saved.get("slim"):
+            raise ValueError(
+                f"{run_dir}/model.keras was saved with --slim, without optimizer state; "
+                "expected a run saved with it to resume"
+            )
+        if epochs is None or epochs <= saved["epochs"]:
+            raise ValueError(
+                f"{run_dir} has trained {saved['epochs']} epochs; expected --epochs above "
+                f"{saved['epochs']} to continue it"
+            )
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    saved = {k: v for k, v in saved.items() if k in fields}
+    saved.update(settings, resume=str(run_dir), overwrite=not partial)
+    if epochs is not None:
+        saved["epochs"] = epochs
+    if isinstance(saved.get("attributes"), list):
+        saved["attributes"] = tuple(saved["attributes"])
+    return TrainConfig(**saved)
 
 
 # Settings that do not change what is trained: a run killed and started again with other
@@ -266,6 +329,9 @@ def _worth_keeping(tmp):
 
 # The folder of a run's training backups, inside its partial directory (removed once done).
 BACKUP = "backup"
+# A finished run's step count and noise-generator states (what `--resume` needs beside
+# model.keras).
+TRAINING_STATE = "training_state.json"
 # The model of the epoch with the lowest held-out loss, with ``--save-best``.
 BEST = "best.keras"
 
@@ -323,6 +389,8 @@ def _train_into(config, out, tmp):
     train_ds, eval_images, eval_labels, input_shape = training_data(config)
     eval_targets = eval_labels.astype(np.float32) if config.model == "supervised" else None
     model = build_model(config, input_shape)
+    if config.resume and not (tmp / BACKUP).exists() and (Path(config.resume) / "model.keras").exists():
+        _start_from_run(model, Path(config.resume), tmp)
     write_json(tmp / "config.json", dataclasses.asdict(config) | {"out": str(out)})
     guard = StopOnNonFinite()
     callbacks = [keras.callbacks.CSVLogger(str(tmp / "history.csv"), append=True), guard]
@@ -336,6 +404,12 @@ def _train_into(config, out, tmp):
     if guard.failure is not None:
         _record_failure(config, tmp, guard)
     history = _final_history(histories, tmp / "history.csv")
+    # model.keras holds the optimizer state; the noise generators' positions after training
+    # (before the evaluation draws more), which it does not hold, are kept for `--resume`.
+    from keras_gvae import backup
+
+    write_json(tmp / TRAINING_STATE, {"steps": config.epochs * config.steps_per_epoch,
+                                       "seed_states": backup.seed_states(model)})
     # Saved first: from here on a failure keeps the directory (see `train`).
     save_model_atomic(slim_copy(model) if config.slim else model, tmp / "model.keras")
     evaluation = model.evaluate(
@@ -365,7 +439,28 @@ def _train_into(config, out, tmp):
         export_saved_model(model, tmp / "saved_model")
         exports.append(export_tflite_decoder(model, tmp / "decoder.tflite"))
     (tmp / "MODEL_CARD.md").write_text(model_card(config, model, metrics, exports, tmp))
-    shutil.rmtree(tmp / BACKUP, ignore_errors=True)  # model.keras holds the optimizer state
+    shutil.rmtree(tmp / BACKUP, ignore_errors=True)
+
+
+def _start_from_run(model, run_dir, tmp):
+    """Makes ``run_dir``'s model (weights and optimizer state) the first backup of ``tmp``
+    and copies its history.csv, so `fit_resumable` goes on after its last step."""
+    from keras_gvae import backup
+    from keras_gvae.saving import load_model
+
+    finished = load_model(run_dir / "model.keras")
+    saved = json.loads((run_dir / "config.json").read_text())
+    steps = int(saved["epochs"]) * int(saved["steps_per_epoch"])
+    try:
+        seeds = json.loads((run_dir / TRAINING_STATE).read_text())["seed_states"]
+    except (OSError, ValueError, KeyError):
+        seeds = None  # a run from before 0.x: the noise goes on from the start
+    backup.save(finished, tmp / BACKUP, steps, seeds=seeds)
+    if (run_dir / "history.csv").exists():
+        shutil.copyfile(run_dir / "history.csv", tmp / "history.csv")
+    for name in (BEST, BEST + ".json"):
+        if (run_dir / name).exists():
+            shutil.copyfile(run_dir / name, tmp / name)
 
 
 def _record_failure(config, tmp, guard):

@@ -72,6 +72,10 @@ def add_arguments(parser):
     parser.add_argument("--save-best", action="store_true",
                         help="also keep best.keras, the model of the epoch with the lowest "
                         "held-out loss (the --eval-images sample, evaluated every epoch)")
+    parser.add_argument("--resume", default=None, metavar="RUN_DIR",
+                        help="continue RUN_DIR, a finished run (to the new --epochs in all; it "
+                        "is replaced by the longer run once that is complete) or an interrupted "
+                        "one's .NAME.partial-*, with its settings and optimizer state")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -94,6 +98,8 @@ def run(args):
             print(presets.describe(name) + "\n")
         return 0
     given = _given_flags(args.argv)
+    if args.resume:
+        return _resume(args, given)
     settings = {field: getattr(args, flag) for flag, field in RECIPE_FLAGS.items()}
     settings["model_kwargs"] = dict(args.model_arg)
     preset = args.preset
@@ -116,6 +122,28 @@ def run(args):
     metrics = read_metrics(out)
     final = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics["final_epoch"].items()))
     print(f"wrote {out} in {metrics['training_seconds']:.0f} s ({final})")
+    return 0
+
+
+def _resume(args, given):
+    from keras_gvae.training import read_metrics, resume_config, train
+
+    fixed = sorted(given & (set(RECIPE_FLAGS) | {"preset", "out", "overwrite"}) - {"epochs"})
+    if fixed:
+        raise ValueError(
+            f"--resume continues a run with its own settings; expected only --epochs beside it, "
+            f"got --{fixed[0].replace('_', '-')}"
+        )
+    config = resume_config(
+        args.resume, epochs=args.epochs if "epochs" in given else None,
+        verbose=0 if args.quiet else "auto", backup_every=args.backup_every,
+        save_best=args.save_best, export=args.export, slim=args.slim,
+        command=_command_line(args.argv),
+    )
+    out = train(config)
+    metrics = read_metrics(out)
+    print(f"wrote {out}, resumed from step {metrics['resumed_from_step']}, in "
+          f"{metrics['training_seconds']:.0f} s")
     return 0
 
 
