@@ -65,7 +65,7 @@ def _seed_generators(model):
 
 def seed_states(model):
     """The positions of ``model``'s noise generators, as lists of ints."""
-    return [keras.ops.convert_to_numpy(g.state).tolist() for g in _seed_generators(model)]
+    return [keras.ops.convert_to_numpy(g.state.value).tolist() for g in _seed_generators(model)]
 
 
 def save(model, backup_dir, steps, seeds=None):

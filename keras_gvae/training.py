@@ -25,6 +25,9 @@ DEFAULT_BETA = {"guided": 1.0, "vae": 1.0, "beta-vae": 4.0, "supervised": 1.0}
 # Natural-image datasets get the Gaussian likelihood; binary ones the Bernoulli.
 GAUSSIAN_DATASETS = ("celeb_a",)
 LR_SCHEDULES = ("constant", "cosine")
+# ``--strategy``: one device, or tf.distribute.MirroredStrategy over every visible GPU (or
+# every logical CPU device when there is no GPU).
+STRATEGIES = ("default", "mirrored")
 
 
 @dataclasses.dataclass
@@ -65,6 +68,8 @@ class TrainConfig:
     save_best: bool = False
     # A finished or interrupted run directory this run continues (see `resume_config`).
     resume: str | None = None
+    # One of STRATEGIES (see `distribution_strategy`).
+    strategy: str = "default"
 
     def __post_init__(self):
         checks = {
@@ -82,6 +87,8 @@ class TrainConfig:
             raise ValueError(f"expected positive values for {', '.join(bad)}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; got {self.lr_schedule!r}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}; got {self.strategy!r}")
         if self.model not in MODEL_NAMES:
             raise ValueError(f"model must be one of {MODEL_NAMES}; got {self.model!r}")
         if self.beta is None:
@@ -204,7 +211,28 @@ def learning_rate(rate, schedule="constant", total_steps=None):
     return keras.optimizers.schedules.CosineDecay(rate, decay_steps=int(total_steps))
 
 
+def distribution_strategy(name="default"):
+    """The ``tf.distribute`` strategy ``name`` stands for: "default" (one device) or
+    "mirrored" (every visible GPU, else every logical CPU device; the global batch is split
+    between the replicas)."""
+    import tensorflow as tf
+
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    raise ValueError(f"strategy must be one of {STRATEGIES}; got {name!r}")
+
+
 def build_model(config, input_shape):
+    """``config``'s model, built and compiled inside its distribution strategy's scope."""
+    with distribution_strategy(config.strategy).scope():
+        return _build_model(config, input_shape)
+
+
+def _build_model(config, input_shape):
     import keras
 
     cls = model_registry()[config.model]

@@ -11,7 +11,7 @@ def add_arguments(parser):
     import dataclasses
     import types
 
-    from keras_gvae.training import LR_SCHEDULES, MODEL_NAMES, TrainConfig
+    from keras_gvae.training import LR_SCHEDULES, MODEL_NAMES, STRATEGIES, TrainConfig
 
     # The declared defaults; TrainConfig() itself would import the models to check them.
     d = types.SimpleNamespace(**{f.name: f.default for f in dataclasses.fields(TrainConfig)})
@@ -76,6 +76,10 @@ def add_arguments(parser):
                         help="continue RUN_DIR, a finished run (to the new --epochs in all; it "
                         "is replaced by the longer run once that is complete) or an interrupted "
                         "one's .NAME.partial-*, with its settings and optimizer state")
+    parser.add_argument("--strategy", choices=STRATEGIES, default=d.strategy,
+                        help="default (one device) or mirrored (every visible GPU; the "
+                        "--batch-size is the global batch, split between them) "
+                        "(default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -116,7 +120,7 @@ def run(args):
         **settings, preset=preset, out=args.out, overwrite=args.overwrite,
         export=args.export, eval_images=args.eval_images, slim=args.slim,
         command=_command_line(args.argv), verbose=0 if args.quiet else "auto",
-        backup_every=args.backup_every, save_best=args.save_best,
+        backup_every=args.backup_every, save_best=args.save_best, strategy=args.strategy,
     )
     out = train(config)
     metrics = read_metrics(out)

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from keras_gvae.layers.attribute_classifier import AttributeClassifier
 from keras_gvae.losses import group_mmd
-from keras_gvae.models.vae import VAE
+from keras_gvae.models.vae import VAE, dense_across_replicas
 
 
 def _code_source(name, value):
@@ -314,7 +314,7 @@ class SupervisedGuidedVAE(VAE):
             if self.joint_inhibition:
                 loss = loss + self.inhibition_terms(z, z_mean, targets, mask)[1]
             scaled = loss / self._replicas()
-        grads = tape.gradient(scaled, variables)
+        grads = dense_across_replicas(tape.gradient(scaled, variables), self._replicas())
         self.optimizer.apply(grads, variables)
         terms.update(loss=loss, excitation=excitation)
         return terms, self.adversary_code(z, z_mean), logits
@@ -327,7 +327,7 @@ class SupervisedGuidedVAE(VAE):
             logits = self.adversary_logits(z, training=True)
             loss = self._masked_bce(targets, logits, mask)
             scaled = loss / self._replicas()
-        grads = tape.gradient(scaled, variables)
+        grads = dense_across_replicas(tape.gradient(scaled, variables), self._replicas())
         self.adversary_optimizer.apply(grads, variables)
         return loss, logits
 
@@ -378,7 +378,7 @@ class SupervisedGuidedVAE(VAE):
             loss, objective = self.inhibition_terms(z, z_mean, targets, mask)
             elbo = self.elbo_terms(x, z, z_mean, z_log_var, training=True)["loss"]
             scaled = (objective + elbo) / self._replicas()
-        grads = tape.gradient(scaled, variables)
+        grads = dense_across_replicas(tape.gradient(scaled, variables), self._replicas())
         self.inhibition_optimizer.apply(grads, variables)
         return loss
 
