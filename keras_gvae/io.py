@@ -14,7 +14,9 @@ The rules, for files and directories alike:
   directory-to-directory rename, and a file without ``overwrite`` is committed with a hard
   link, which fails if anything appeared at ``NAME`` meanwhile.
 - Temporary names left behind by a killed process are reported (:class:`StalePartialWarning`)
-  with the command that removes them; nothing deletes them silently.
+  with the command that removes them; nothing deletes them silently. A writer that gives a
+  ``resume_key`` (``gvae train``) takes over the kept ``.NAME.partial-*`` made with the same key
+  instead, to go on with the work it holds.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from pathlib import Path
 # Written into every directory keras_gvae commits; only such a directory is replaced.
 MARKER = ".keras_gvae.json"
 DIRECTORY_KINDS = ("run", "evaluation", "saved_model")
+# Written into a temporary directory made with a resume key (see `atomic_directory`).
+RESUME = ".keras_gvae.resume.json"
 
 
 class OutputExistsError(FileExistsError):
@@ -165,7 +169,7 @@ def _remove_if_empty(folders):
 
 
 @contextlib.contextmanager
-def _claim(path):
+def _claim(path, report=True):
     """Holds the exclusive writer's lock of ``path`` (``.NAME.lock`` beside it).
 
     Folders it had to create are removed again if the block fails and leaves them empty.
@@ -182,7 +186,8 @@ def _claim(path):
         raise
     failed = True
     try:
-        _report_stale(path)
+        if report:
+            _report_stale(path)
         yield created
         failed = False
     finally:
@@ -255,8 +260,8 @@ def stale_partials(path):
     return [p for p in entries if p.name.startswith(prefixes)]
 
 
-def _report_stale(path):
-    stale = stale_partials(path)
+def _report_stale(path, skip=None):
+    stale = [p for p in stale_partials(path) if p != skip]
     if not stale:
         return
     old = [p for p in stale if ".old-" in p.name[len(path.name) + 1 :]]
@@ -389,7 +394,7 @@ def save_model_atomic(model, path, overwrite=True):
 
 # ---------------------------------------------------------------------------- directories
 @contextlib.contextmanager
-def atomic_directory(path, overwrite=False, kind="run", keep_if=None):
+def atomic_directory(path, overwrite=False, kind="run", keep_if=None, resume_key=None):
     """Yields a temporary sibling directory that becomes ``path`` when the block succeeds.
 
     The temporary directory is named ``.<name>.partial-<id>``, so an interrupted run is
@@ -405,6 +410,10 @@ def atomic_directory(path, overwrite=False, kind="run", keep_if=None):
         keep_if: optional function of the temporary directory; when the block fails and it
             returns True (e.g. a trained model is already saved), the temporary directory is
             kept, not deleted, and the exception carries its path as ``kept_partial``.
+        resume_key: optional JSON-able value naming the work (e.g. a training command's
+            settings). A kept temporary directory of ``path`` made with an equal key is
+            reused (the newest, if several), so work killed or interrupted earlier goes on
+            where it was; it is not reported as stale. Default None (always a new one).
 
     Raises:
         OutputExistsError: ``path`` exists and may not be replaced.
@@ -412,10 +421,16 @@ def atomic_directory(path, overwrite=False, kind="run", keep_if=None):
     """
     path = _output_path(path)
     _check_directory_target(path, overwrite, kind)
-    with _claim(path):
+    with _claim(path, report=resume_key is None):
         _check_directory_target(path, overwrite, kind)
-        tmp = path.parent / _partial_name(path)
-        tmp.mkdir()
+        tmp = None if resume_key is None else resumable_partial(path, resume_key)
+        if resume_key is not None:
+            _report_stale(path, skip=tmp)
+        if tmp is None:
+            tmp = path.parent / _partial_name(path)
+            tmp.mkdir()
+            if resume_key is not None:
+                (tmp / RESUME).write_text(json.dumps(resume_key, sort_keys=True) + "\n")
         try:
             yield tmp
         except BaseException as err:
@@ -427,12 +442,39 @@ def atomic_directory(path, overwrite=False, kind="run", keep_if=None):
             else:
                 shutil.rmtree(tmp, ignore_errors=True)
             raise
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp / RESUME)
         write_marker(tmp, kind)
         try:
             _commit_directory(tmp, path, overwrite, kind)
         except BaseException as err:
             _kept(err, tmp)  # the result is complete: never deleted
             raise
+
+
+def resumable_partial(path, resume_key):
+    """The newest kept ``.NAME.partial-*`` directory of ``path`` whose resume key equals
+    ``resume_key``, or None."""
+    path = _output_path(path)
+    want = json.loads(json.dumps(resume_key, sort_keys=True))
+    found = []
+    for partial in stale_partials(path):
+        try:
+            key = json.loads((partial / RESUME).read_text())
+        except (OSError, ValueError):
+            continue
+        if partial.is_dir() and key == want:
+            found.append((partial.stat().st_mtime, partial))
+    return max(found)[1] if found else None
+
+
+def rekey_partial(partial, resume_key):
+    """Gives the kept temporary directory ``partial`` the resume key ``resume_key``, so the
+    next writer with that key takes it over (a run resumed with new settings)."""
+    partial = Path(partial)
+    if ".partial-" not in partial.name or not (partial / RESUME).is_file():
+        raise ValueError(f"{partial}: expected a kept .NAME.partial-* directory with {RESUME}")
+    write_text(partial / RESUME, json.dumps(resume_key, sort_keys=True) + "\n")
 
 
 def _commit_directory(tmp, path, overwrite, kind):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 
@@ -43,10 +44,17 @@ def load_model(path, compile=True):
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError) as err:
+            broken = archive.testzip()  # reads every member and checks its CRC
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as err:
         raise ModelLoadError(
-            f"{path}: not a readable .keras archive ({err}); the file is corrupt or truncated"
+            f"{path}: the file is damaged (corrupt or truncated); not a readable .keras archive "
+            f"({err})"
         ) from err
+    if broken is not None:
+        raise ModelLoadError(
+            f"{path}: the file is damaged (corrupt or truncated): its member {broken} fails "
+            "its checksum"
+        )
     if "config.json" not in names:
         raise ModelLoadError(f"{path}: a .keras archive must contain config.json; it does not")
     _check_keras_gvae_config(path)

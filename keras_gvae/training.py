@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
-from keras_gvae.io import OutputExistsError, atomic_directory, save_model_atomic, write_json
+from keras_gvae.io import (
+    OutputExistsError,
+    atomic_directory,
+    rekey_partial,
+    save_model_atomic,
+    write_json,
+)
 
 # ``--model`` names, in the order of `model_registry` (spelled out so that the CLI's parser
 # needs no TensorFlow import).
@@ -20,6 +27,9 @@ GAUSSIAN_DATASETS = ("celeb_a",)
 LR_SCHEDULES = ("constant", "cosine")
 # Keras dtype policies a run may train in (the model's ``dtype``; see VAE's docstring).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+# ``--strategy``: one device, or tf.distribute.MirroredStrategy over every visible GPU (or
+# every logical CPU device when there is no GPU).
+STRATEGIES = ("default", "mirrored")
 
 
 @dataclasses.dataclass
@@ -56,6 +66,14 @@ class TrainConfig:
     preset: str | None = None
     # The model's dtype policy, one of PRECISIONS.
     precision: str = "float32"
+    # Back the training state up every this many steps too (it always is every epoch).
+    backup_every: int | None = None
+    # Keep best.keras, the model of the epoch with the lowest held-out loss.
+    save_best: bool = False
+    # A finished or interrupted run directory this run continues (see `resume_config`).
+    resume: str | None = None
+    # One of STRATEGIES (see `distribution_strategy`).
+    strategy: str = "default"
 
     def __post_init__(self):
         checks = {
@@ -66,6 +84,7 @@ class TrainConfig:
             "learning_rate": self.learning_rate > 0,
             "clip_norm": self.clip_norm is None or self.clip_norm > 0,
             "eval_images": self.eval_images >= 1,
+            "backup_every": self.backup_every is None or self.backup_every >= 1,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
@@ -74,6 +93,8 @@ class TrainConfig:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; got {self.lr_schedule!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}; got {self.precision!r}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}; got {self.strategy!r}")
         if self.model not in MODEL_NAMES:
             raise ValueError(f"model must be one of {MODEL_NAMES}; got {self.model!r}")
         if self.beta is None:
@@ -196,7 +217,28 @@ def learning_rate(rate, schedule="constant", total_steps=None):
     return keras.optimizers.schedules.CosineDecay(rate, decay_steps=int(total_steps))
 
 
+def distribution_strategy(name="default"):
+    """The ``tf.distribute`` strategy ``name`` stands for: "default" (one device) or
+    "mirrored" (every visible GPU, else every logical CPU device; the global batch is split
+    between the replicas)."""
+    import tensorflow as tf
+
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    raise ValueError(f"strategy must be one of {STRATEGIES}; got {name!r}")
+
+
 def build_model(config, input_shape):
+    """``config``'s model, built and compiled inside its distribution strategy's scope."""
+    with distribution_strategy(config.strategy).scope():
+        return _build_model(config, input_shape)
+
+
+def _build_model(config, input_shape):
     import keras
 
     cls = model_registry()[config.model]
@@ -239,54 +281,187 @@ def train(config: TrainConfig) -> Path:
 
         require_litert()
     out = Path(config.out) if config.out else default_run_dir(config)
-    saved = lambda tmp: (tmp / "model.keras").exists()  # noqa: E731
-    with atomic_directory(out, overwrite=config.overwrite, kind="run", keep_if=saved) as tmp:
+    key = resume_key(config)
+    source = Path(config.resume) if config.resume else None
+    if source is not None and source.name.startswith(f".{out.name}.partial-"):
+        rekey_partial(source, key)  # an interrupted run goes on in its own partial
+    with atomic_directory(
+        out, overwrite=config.overwrite, kind="run", keep_if=_worth_keeping, resume_key=key,
+    ) as tmp:
         _train_into(config, out, tmp)
     return out
+
+
+def resume_config(run_dir, epochs=None, **settings):
+    """The :class:`TrainConfig` that continues ``run_dir`` for ``epochs`` epochs in all
+    (default: its own number), from its optimizer state.
+
+    ``run_dir`` is a finished run directory (it is replaced by the longer run once that is
+    complete) or the ``.NAME.partial-*`` of an interrupted one (it goes on from its last
+    backup). ``settings`` may set what does not change the training: verbose, backup_every,
+    save_best, export, slim, command.
+
+    Raises:
+        ValueError: ``run_dir`` is not a run, was saved without optimizer state
+            (``slim``), or ``epochs`` is not more than it has trained.
+    """
+    from keras_gvae.io import MARKER, marker_kind
+
+    run_dir = Path(run_dir)
+    allowed = {"verbose", "backup_every", "save_best", "export", "slim", "command"}
+    if set(settings) - allowed:
+        raise ValueError(f"resume_config takes only {sorted(allowed)}; got {sorted(settings)}")
+    partial = ".partial-" in run_dir.name and run_dir.name.startswith(".")
+    try:
+        saved = json.loads((run_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        raise ValueError(
+            f"{run_dir}: expected a run directory of `gvae train` (or its .NAME.partial-*) "
+            "with config.json"
+        ) from None
+    if not partial:
+        if marker_kind(run_dir) != "run" or not (run_dir / "model.keras").is_file():
+            raise ValueError(
+                f"{run_dir}: expected a finished keras_gvae run (model.keras and {MARKER})"
+            )
+        if saved.get("slim"):
+            raise ValueError(
+                f"{run_dir}/model.keras was saved with --slim, without optimizer state; "
+                "expected a run saved with it to resume"
+            )
+        if epochs is None or epochs <= saved["epochs"]:
+            raise ValueError(
+                f"{run_dir} has trained {saved['epochs']} epochs; expected --epochs above "
+                f"{saved['epochs']} to continue it"
+            )
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    saved = {k: v for k, v in saved.items() if k in fields}
+    saved.update(settings, resume=str(run_dir), overwrite=not partial)
+    if epochs is not None:
+        saved["epochs"] = epochs
+    if isinstance(saved.get("attributes"), list):
+        saved["attributes"] = tuple(saved["attributes"])
+    return TrainConfig(**saved)
+
+
+# Settings that do not change what is trained: a run killed and started again with other
+# values of these resumes all the same.
+NOT_IN_RESUME_KEY = ("out", "overwrite", "command", "verbose", "backup_every")
+
+
+def resume_key(config):
+    """The settings that identify a run's training; a kept partial run directory with the
+    same key is resumed from its backup (see keras_gvae.io.atomic_directory)."""
+    settings = dataclasses.asdict(config)
+    return {k: v for k, v in settings.items() if k not in NOT_IN_RESUME_KEY}
+
+
+def _worth_keeping(tmp):
+    """A failed run's partial directory is kept when it holds a model or a backup."""
+    from keras_gvae import backup
+
+    return any((tmp / name).exists() for name in ("model.keras", BEST)) or (
+        backup.read_state(tmp / BACKUP) is not None)
+
+
+# The folder of a run's training backups, inside its partial directory (removed once done).
+BACKUP = "backup"
+# A finished run's step count and noise-generator states (what `--resume` needs beside
+# model.keras).
+TRAINING_STATE = "training_state.json"
+# The model of the epoch with the lowest held-out loss, with ``--save-best``.
+BEST = "best.keras"
+
+
+def fit_resumable(model, train_ds, config, run_dir, callbacks=(), validation_data=None):
+    """``model.fit`` for ``config.epochs`` x ``config.steps_per_epoch`` steps that backs up
+    into ``run_dir/backup`` every epoch (and every ``config.backup_every`` steps), and first
+    restores the backup found there: training goes on after the last backed-up step, with
+    the data pipeline advanced past the batches already used, so the result equals an
+    uninterrupted run's. Returns ``(history dicts of the fit calls, steps restored)``."""
+    from keras_gvae import backup
+
+    backup_dir = Path(run_dir) / BACKUP
+    done = backup.restore(model, backup_dir)
+    keeper = backup.TrainingBackup(backup_dir, every=config.backup_every, initial_steps=done)
+    epoch_steps = config.steps_per_epoch
+    _drop_history_after(Path(run_dir) / "history.csv", done // epoch_steps)
+    histories = []
+    epoch, offset = divmod(done, epoch_steps)
+    while epoch < config.epochs and not model.stop_training:
+        # A resume in the middle of an epoch first finishes that epoch (its history.csv row
+        # then averages the steps after the resume only).
+        last = epoch + 1 if offset else config.epochs
+        history = model.fit(
+            train_ds.skip(epoch * epoch_steps + offset),
+            initial_epoch=epoch,
+            epochs=last,
+            steps_per_epoch=epoch_steps - offset if offset else epoch_steps,
+            callbacks=[*callbacks, keeper],  # backed up after the others' epoch-end work
+            validation_data=validation_data,
+            shuffle=False,  # the pipeline shuffles
+            verbose=config.verbose,
+        )
+        histories.append(history.history)
+        epoch, offset = last, 0
+    return histories, done
+
+
+def _drop_history_after(path, epochs):
+    """Keeps the header and the first ``epochs`` rows of a history.csv (a resumed run
+    writes the later ones again)."""
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[: 1 + epochs]))
 
 
 def _train_into(config, out, tmp):
     import keras
 
     from keras_gvae import visualization
+    from keras_gvae.callbacks import BestModel, StopOnNonFinite
 
     keras.utils.set_random_seed(config.seed)
     train_ds, eval_images, eval_labels, input_shape = training_data(config)
+    eval_targets = eval_labels.astype(np.float32) if config.model == "supervised" else None
     model = build_model(config, input_shape)
-    callbacks = [
-        keras.callbacks.CSVLogger(str(tmp / "history.csv")),
-        keras.callbacks.TerminateOnNaN(),
-    ]
+    if config.resume and not (tmp / BACKUP).exists() and (Path(config.resume) / "model.keras").exists():
+        _start_from_run(model, Path(config.resume), tmp)
+    write_json(tmp / "config.json", dataclasses.asdict(config) | {"out": str(out)})
+    guard = StopOnNonFinite()
+    callbacks = [keras.callbacks.CSVLogger(str(tmp / "history.csv"), append=True), guard]
+    validation = None
+    if config.save_best:
+        callbacks.append(BestModel(tmp / BEST, monitor="val_loss"))
+        validation = (eval_images, eval_targets) if eval_targets is not None else (eval_images,)
     start = time.perf_counter()
-    history = model.fit(
-        train_ds,
-        epochs=config.epochs,
-        steps_per_epoch=config.steps_per_epoch,
-        callbacks=callbacks,
-        shuffle=False,  # the pipeline shuffles
-        verbose=config.verbose,
-    )
+    histories, done = fit_resumable(model, train_ds, config, tmp, callbacks, validation)
     seconds = time.perf_counter() - start
-    losses = history.history.get("loss", [])
-    if len(losses) < config.epochs or not np.all(np.isfinite(losses)):
-        raise RuntimeError(
-            f"training stopped early with a non-finite loss after {len(losses)} epochs; "
-            "try a lower --learning-rate"
-        )
+    if guard.failure is not None:
+        _record_failure(config, tmp, guard)
+    history = _final_history(histories, tmp / "history.csv")
+    # model.keras holds the optimizer state; the noise generators' positions after training
+    # (before the evaluation draws more), which it does not hold, are kept for `--resume`.
+    from keras_gvae import backup
+
+    write_json(tmp / TRAINING_STATE, {"steps": config.epochs * config.steps_per_epoch,
+                                       "seed_states": backup.seed_states(model)})
     # Saved first: from here on a failure keeps the directory (see `train`).
     save_model_atomic(slim_copy(model) if config.slim else model, tmp / "model.keras")
-    eval_targets = eval_labels.astype(np.float32) if config.model == "supervised" else None
     evaluation = model.evaluate(
         eval_images, eval_targets, batch_size=config.batch_size, verbose=0, return_dict=True
     )
     metrics = {
-        "final_epoch": {k: float(v[-1]) for k, v in history.history.items()},
+        "status": "complete",
+        "final_epoch": {k: float(v[-1]) for k, v in history.items()},
         "evaluation": {k: float(v) for k, v in evaluation.items()},
         "training_seconds": seconds,
-        "images_per_second": config.epochs * config.steps_per_epoch * config.batch_size / seconds,
+        "images_per_second": (config.epochs * config.steps_per_epoch - done) * config.batch_size
+        / seconds,
+        "resumed_from_step": done,
     }
     write_json(tmp / "metrics.json", metrics)
-    write_json(tmp / "config.json", dataclasses.asdict(config) | {"out": str(out)})
     visualization.save_png(
         visualization.reconstruction_figure(model, eval_images[:10]),
         tmp / "reconstructions.png",
@@ -301,6 +476,68 @@ def _train_into(config, out, tmp):
         export_saved_model(model, tmp / "saved_model")
         exports.append(export_tflite_decoder(model, tmp / "decoder.tflite"))
     (tmp / "MODEL_CARD.md").write_text(model_card(config, model, metrics, exports, tmp))
+    shutil.rmtree(tmp / BACKUP, ignore_errors=True)
+
+
+def _start_from_run(model, run_dir, tmp):
+    """Makes ``run_dir``'s model (weights and optimizer state) the first backup of ``tmp``
+    and copies its history.csv, so `fit_resumable` goes on after its last step."""
+    from keras_gvae import backup
+    from keras_gvae.saving import load_model
+
+    finished = load_model(run_dir / "model.keras")
+    saved = json.loads((run_dir / "config.json").read_text())
+    steps = int(saved["epochs"]) * int(saved["steps_per_epoch"])
+    try:
+        seeds = json.loads((run_dir / TRAINING_STATE).read_text())["seed_states"]
+    except (OSError, ValueError, KeyError):
+        seeds = None  # a run from before 0.x: the noise goes on from the start
+    backup.save(finished, tmp / BACKUP, steps, seeds=seeds)
+    if (run_dir / "history.csv").exists():
+        shutil.copyfile(run_dir / "history.csv", tmp / "history.csv")
+    for name in (BEST, BEST + ".json"):
+        if (run_dir / name).exists():
+            shutil.copyfile(run_dir / name, tmp / name)
+
+
+def _record_failure(config, tmp, guard):
+    """Writes ``metrics.json`` with ``"status": "failed"`` into the partial run directory and
+    raises :class:`keras_gvae.callbacks.NonFiniteLossError` saying what is kept."""
+    from keras_gvae import backup
+    from keras_gvae.callbacks import NonFiniteLossError, read_best
+
+    step, epoch, bad = guard.failure
+    state = backup.read_state(tmp / BACKUP)
+    best = read_best(tmp / BEST)
+    write_json(tmp / "metrics.json", {
+        "status": "failed",
+        "failure": guard.message(),
+        "failed_at_step": step,
+        "non_finite_terms": sorted(bad),
+        "last_backup_step": state["steps"] if state else None,
+        "best_model": BEST if best is not None else None,
+    })
+    kept = [f"the last good backup (step {state['steps']})"] if state else []
+    kept += [f"{BEST} (held-out loss {best:.4g})"] if best is not None else []
+    raise NonFiniteLossError(
+        f"{guard.message()}; "
+        + (f"kept {' and '.join(kept)}" if kept else "nothing was backed up before it")
+        + "; try a lower --learning-rate or a --clip-norm",
+        step=step, terms=sorted(bad),
+    )
+
+
+def _final_history(histories, csv_path):
+    """The last fit call's history; when a resumed run had nothing left to train, the last
+    row of history.csv."""
+    for history in reversed(histories):
+        if history.get("loss"):
+            return history
+    import csv
+
+    with open(csv_path) as f:
+        rows = list(csv.DictReader(f))
+    return {k: [float(v)] for k, v in rows[-1].items() if k != "epoch"} if rows else {}
 
 
 def slim_copy(model):
@@ -357,7 +594,7 @@ def model_card(config, model, metrics, exports, run_dir):
         lines.append(f"| {key} | {metrics['final_epoch'][key]:.4g} | "
                      + (f"{held:.4g}" if held is not None else "") + " |")
     lines += ["", "| file | size |", "|---|---:|"]
-    for name in ("model.keras", "saved_model", "decoder.tflite"):
+    for name in ("model.keras", "best.keras", "saved_model", "decoder.tflite"):
         if size(name):
             lines.append(f"| {name} | {size(name)} |")
     for report in exports:

@@ -8,7 +8,8 @@ from PIL import Image
 from keras_gvae.cli.main import main
 
 TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8", "--quiet"]
-RUN_FILES = {"model.keras", "history.csv", "metrics.json", "config.json", "reconstructions.png",
+RUN_FILES = {"model.keras", "training_state.json", "history.csv", "metrics.json", "config.json",
+             "reconstructions.png",
              "traversal.png", "MODEL_CARD.md", ".keras_gvae.json"}
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from keras_gvae import io
 from keras_gvae.io import atomic_directory, atomic_file, write_json, write_text
 
 
@@ -214,3 +215,30 @@ def test_dot_names_the_directory_itself(tmp_path, monkeypatch):
     assert (run / "model.keras").read_text() == "v2"
     assert (tmp_path / "mine" / "notes.txt").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "run"]
+
+
+def test_a_writer_with_the_same_resume_key_takes_over_the_kept_partial(tmp_path):
+    import warnings
+
+    out = tmp_path / "run"
+    with pytest.raises(RuntimeError):
+        with io.atomic_directory(out, keep_if=lambda tmp: True, resume_key={"seed": 1}) as tmp:
+            (tmp / "work.txt").write_text("half")
+            raise RuntimeError("killed")
+    kept = tmp
+    assert io.resumable_partial(out, {"seed": 1}) == kept
+    assert io.resumable_partial(out, {"seed": 2}) is None
+    io.rekey_partial(kept, {"seed": 2})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", io.StalePartialWarning)  # its own partial is not stale
+        with io.atomic_directory(out, resume_key={"seed": 2}) as tmp:
+            assert tmp == kept and (tmp / "work.txt").read_text() == "half"
+    assert (out / "work.txt").read_text() == "half" and not (out / io.RESUME).exists()
+    assert io.marker_kind(out) == "run" and not list(tmp_path.glob(".run.partial-*"))
+    # Another key does not take it: a new partial, and the old one is reported.
+    with pytest.raises(RuntimeError):
+        with io.atomic_directory(tmp_path / "b", keep_if=lambda t: True, resume_key=1):
+            raise RuntimeError
+    with pytest.warns(io.StalePartialWarning):
+        with io.atomic_directory(tmp_path / "b", resume_key=2) as tmp:
+            assert not (tmp / "work.txt").exists()

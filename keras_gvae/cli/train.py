@@ -11,7 +11,9 @@ def add_arguments(parser):
     import dataclasses
     import types
 
-    from keras_gvae.training import LR_SCHEDULES, MODEL_NAMES, PRECISIONS, TrainConfig
+    from keras_gvae.training import (
+        LR_SCHEDULES, MODEL_NAMES, PRECISIONS, STRATEGIES, TrainConfig,
+    )
 
     # The declared defaults; TrainConfig() itself would import the models to check them.
     d = types.SimpleNamespace(**{f.name: f.default for f in dataclasses.fields(TrainConfig)})
@@ -68,6 +70,21 @@ def add_arguments(parser):
     parser.add_argument("--precision", choices=PRECISIONS, default=d.precision,
                         help="the model's dtype policy: mixed_* compute the encoder and decoder "
                         "in half precision (float32 weights, losses and metrics)")
+    parser.add_argument("--backup-every", type=positive_int, default=None, metavar="N",
+                        help="back the training state up every N steps, besides every epoch; a "
+                        "run killed and started again with the same command resumes from its "
+                        "last backup (default: every epoch only)")
+    parser.add_argument("--save-best", action="store_true",
+                        help="also keep best.keras, the model of the epoch with the lowest "
+                        "held-out loss (the --eval-images sample, evaluated every epoch)")
+    parser.add_argument("--resume", default=None, metavar="RUN_DIR",
+                        help="continue RUN_DIR, a finished run (to the new --epochs in all; it "
+                        "is replaced by the longer run once that is complete) or an interrupted "
+                        "one's .NAME.partial-*, with its settings and optimizer state")
+    parser.add_argument("--strategy", choices=STRATEGIES, default=d.strategy,
+                        help="default (one device) or mirrored (every visible GPU; the "
+                        "--batch-size is the global batch, split between them) "
+                        "(default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -90,6 +107,8 @@ def run(args):
             print(presets.describe(name) + "\n")
         return 0
     given = _given_flags(args.argv)
+    if args.resume:
+        return _resume(args, given)
     settings = {field: getattr(args, flag) for flag, field in RECIPE_FLAGS.items()}
     settings["model_kwargs"] = dict(args.model_arg)
     preset = args.preset
@@ -107,11 +126,34 @@ def run(args):
         export=args.export, eval_images=args.eval_images, slim=args.slim,
         command=_command_line(args.argv), verbose=0 if args.quiet else "auto",
         precision=args.precision,
+        backup_every=args.backup_every, save_best=args.save_best, strategy=args.strategy,
     )
     out = train(config)
     metrics = read_metrics(out)
     final = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics["final_epoch"].items()))
     print(f"wrote {out} in {metrics['training_seconds']:.0f} s ({final})")
+    return 0
+
+
+def _resume(args, given):
+    from keras_gvae.training import read_metrics, resume_config, train
+
+    fixed = sorted(given & (set(RECIPE_FLAGS) | {"preset", "out", "overwrite"}) - {"epochs"})
+    if fixed:
+        raise ValueError(
+            f"--resume continues a run with its own settings; expected only --epochs beside it, "
+            f"got --{fixed[0].replace('_', '-')}"
+        )
+    config = resume_config(
+        args.resume, epochs=args.epochs if "epochs" in given else None,
+        verbose=0 if args.quiet else "auto", backup_every=args.backup_every,
+        save_best=args.save_best, export=args.export, slim=args.slim,
+        command=_command_line(args.argv),
+    )
+    out = train(config)
+    metrics = read_metrics(out)
+    print(f"wrote {out}, resumed from step {metrics['resumed_from_step']}, in "
+          f"{metrics['training_seconds']:.0f} s")
     return 0
 
 

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from keras_gvae.layers.attribute_classifier import AttributeClassifier
 from keras_gvae.losses import group_mmd
-from keras_gvae.models.vae import VAE, loss_scaled
+from keras_gvae.models.vae import VAE, dense_across_replicas, loss_scaled
 
 
 def _code_source(name, value):
@@ -320,7 +320,7 @@ class SupervisedGuidedVAE(VAE):
             if self.joint_inhibition:
                 loss = loss + self.inhibition_terms(z, z_mean, targets, mask)[1]
             scaled = self.optimizer.scale_loss(loss / self._replicas())
-        grads = tape.gradient(scaled, variables)
+        grads = dense_across_replicas(tape.gradient(scaled, variables), self._replicas())
         self.optimizer.apply(grads, variables)
         terms.update(loss=loss, excitation=excitation)
         return terms, self.adversary_code(z, z_mean), logits
@@ -333,7 +333,7 @@ class SupervisedGuidedVAE(VAE):
             logits = self.adversary_logits(z, training=True)
             loss = self._masked_bce(targets, logits, mask)
             scaled = self.adversary_optimizer.scale_loss(loss / self._replicas())
-        grads = tape.gradient(scaled, variables)
+        grads = dense_across_replicas(tape.gradient(scaled, variables), self._replicas())
         self.adversary_optimizer.apply(grads, variables)
         return loss, logits
 
@@ -384,7 +384,7 @@ class SupervisedGuidedVAE(VAE):
             loss, objective = self.inhibition_terms(z, z_mean, targets, mask)
             elbo = self.elbo_terms(x, z, z_mean, z_log_var, training=True)["loss"]
             scaled = self.inhibition_optimizer.scale_loss((objective + elbo) / self._replicas())
-        grads = tape.gradient(scaled, variables)
+        grads = dense_across_replicas(tape.gradient(scaled, variables), self._replicas())
         self.inhibition_optimizer.apply(grads, variables)
         return loss
 

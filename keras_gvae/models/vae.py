@@ -230,7 +230,19 @@ class VAE(keras.Model):
 
     def reparameterize(self, z_mean, z_log_var):
         """One sample ``z = mean + exp(log_var / 2) * eps`` with ``eps ~ N(0, I)``."""
-        eps = keras.random.normal(tf.shape(z_mean), seed=self.seed_generator, dtype=z_mean.dtype)
+        shape = tf.shape(z_mean)
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync if context is not None else 1
+        if replicas == 1:
+            eps = keras.random.normal(shape, seed=self.seed_generator, dtype=z_mean.dtype)
+        else:
+            # Each replica draws the noise of the whole global batch and takes its own rows,
+            # so N replicas use the noise one device uses on the same global batch.
+            rows = shape[0]
+            eps = keras.random.normal(tf.concat([[rows * replicas], shape[1:]], 0),
+                                      seed=self.seed_generator, dtype=z_mean.dtype)
+            start = tf.cast(context.replica_id_in_sync_group, rows.dtype) * rows
+            eps = eps[start : start + rows]
         return z_mean + tf.exp(0.5 * z_log_var) * eps
 
     def posterior(self, z_mean, z_log_var):
@@ -407,10 +419,11 @@ class VAE(keras.Model):
         with tf.GradientTape() as tape:
             terms = self.compute_loss_terms(x, training=True)
             # Gradients are summed over replicas: scale so the update uses the global mean.
-            scaled = terms["loss"] / tf.distribute.get_strategy().num_replicas_in_sync
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            scaled = terms["loss"] / replicas
             # A LossScaleOptimizer (mixed_float16) scales the loss; others return it as is.
             scaled = self.optimizer.scale_loss(scaled)
-        grads = tape.gradient(scaled, self.trainable_variables)
+        grads = dense_across_replicas(tape.gradient(scaled, self.trainable_variables), replicas)
         self.optimizer.apply(grads, self.trainable_variables)
         return self._update_trackers(terms)
 
@@ -449,3 +462,13 @@ class VAE(keras.Model):
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+def dense_across_replicas(grads, replicas):
+    """``grads`` with sparse gradients (``tf.IndexedSlices``, from gathers such as the
+    guidance decoder's template lookup) made dense when there are several replicas: their
+    sizes differ between replicas, and the all-reduce needs equal shapes. One replica keeps
+    them as they are."""
+    if replicas == 1:
+        return grads
+    return [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
