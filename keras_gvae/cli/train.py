@@ -12,7 +12,11 @@ def add_arguments(parser):
     import types
 
     from keras_gvae.training import (
-        LR_SCHEDULES, MODEL_NAMES, PRECISIONS, STRATEGIES, TrainConfig,
+        LR_SCHEDULES,
+        MODEL_NAMES,
+        PRECISIONS,
+        STRATEGIES,
+        TrainConfig,
     )
 
     # The declared defaults; TrainConfig() itself would import the models to check them.
