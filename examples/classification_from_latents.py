@@ -22,7 +22,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Spec, dump, flat_row, summary_table, train_model, write_outputs  # noqa: E402
+from common import (  # noqa: E402
+    Spec,
+    add_budget_arguments,
+    apply_full,
+    dump,
+    flat_row,
+    summary_table,
+    train_model,
+    write_outputs,
+)
 
 SPECS = [
     Spec("VAE", "vae", beta=1.0),
@@ -34,19 +43,15 @@ COLUMNS = [("linear error", "linear_error"), ("5-NN error", "knn_error"),
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_budget_arguments(p, 'GPU setting: 50 epochs, all 60,000 codes')
     p.add_argument("--data-dir", required=True, help="folder with the MNIST idx files")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--models", nargs="+", default=None)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--steps-per-epoch", type=int, default=100)
-    p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--train-codes", type=int, default=10000)
     p.add_argument("--test-codes", type=int, default=10000)
-    p.add_argument("--full", action="store_true", help="GPU setting: 50 epochs, all 60,000 codes")
     p.add_argument("--out", default="runs/examples/classification_from_latents")
     args = p.parse_args(argv)
-    if args.full:
-        args.epochs, args.train_codes = max(args.epochs, 50), 60000
+    if apply_full(args):
+        args.train_codes = 60000
     return args
 
 

@@ -16,6 +16,24 @@ import numpy as np
 
 # Held-out streams use seeds no training run uses.
 HELD_OUT_SEED = 10_000
+# The --full (GPU) setting trains at least this many epochs of 100 steps.
+FULL_EPOCHS = 50
+
+
+def add_budget_arguments(parser, full_help="GPU setting: 50 epochs"):
+    """The flags every experiment shares: seeds, the budget, and ``--full``."""
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--steps-per-epoch", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--full", action="store_true", help=full_help)
+
+
+def apply_full(args):
+    """``--full``: at least ``FULL_EPOCHS`` epochs; returns whether it was given."""
+    if args.full:
+        args.epochs = max(args.epochs, FULL_EPOCHS)
+    return args.full
 
 
 @dataclasses.dataclass(frozen=True)

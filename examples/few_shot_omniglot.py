@@ -23,7 +23,15 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Spec, dump, flat_row, summary_table, write_outputs  # noqa: E402
+from common import (  # noqa: E402
+    Spec,
+    add_budget_arguments,
+    apply_full,
+    dump,
+    flat_row,
+    summary_table,
+    write_outputs,
+)
 
 SPECS = [
     Spec("VAE", "vae", beta=1.0),
@@ -34,18 +42,13 @@ COLUMNS = [("one-shot error", "error_rate"), ("train s", "train_seconds", 0)]
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_budget_arguments(p)
     p.add_argument("--data-dir", required=True,
                    help="folder with images_background_small1/2.zip and all_runs.zip")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--models", nargs="+", default=None)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--steps-per-epoch", type=int, default=100)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--full", action="store_true", help="GPU setting: 50 epochs")
     p.add_argument("--out", default="runs/examples/few_shot_omniglot")
     args = p.parse_args(argv)
-    if args.full:
-        args.epochs = max(args.epochs, 50)
+    apply_full(args)
     return args
 
 

@@ -14,7 +14,7 @@ centre, zeros outside). Writes ``mnist_geometry.md``, ``mnist_geometry.json``,
 ``traversal_main.png`` and ``traversal_sub.png`` into ``--out``.
 
 Usage:
-    python examples/mnist_geometry.py --data-dir ../shared/data/mnist           # ~10 min, 2 CPU cores
+    python examples/mnist_geometry.py --data-dir ../shared/data/mnist           # 3 seeds, ~10 min, 2 CPU cores
     python examples/mnist_geometry.py --data-dir ../shared/data/mnist --full    # GPU: 5x the budget
     python examples/mnist_geometry.py --model saved_models/guided_mnist --data-dir ../shared/data/mnist
 """
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Spec, dump, train_model, write_outputs  # noqa: E402
+from common import Spec, add_budget_arguments, apply_full, dump, train_model, write_outputs  # noqa: E402
 
 MAX_ANGLE_DEGREES = 45.0
 SCALE_RANGE = (0.7, 1.3)
@@ -37,6 +37,7 @@ SCALE_RANGE = (0.7, 1.3)
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_budget_arguments(p)
     p.add_argument("--data-dir", required=True, help="folder with the MNIST idx files")
     p.add_argument("--model", default=None,
                    help="a saved model (.keras or run directory) to probe instead of training")
@@ -44,18 +45,12 @@ def parse_args(argv=None):
     p.add_argument("--model-arg", action="append", default=[], metavar="NAME=JSON",
                    help="a constructor argument on top of the preset, repeatable")
     p.add_argument("--label", default=None, help="name of the model in the table")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--steps-per-epoch", type=int, default=100)
-    p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--learning-rate", type=float, default=None,
                    help="Adam's rate (default: the preset's)")
     p.add_argument("--test-digits", type=int, default=2000)
-    p.add_argument("--full", action="store_true", help="GPU setting: 50 epochs")
     p.add_argument("--out", default="runs/examples/mnist_geometry")
     args = p.parse_args(argv)
-    if args.full:
-        args.epochs = max(args.epochs, 50)
+    apply_full(args)
     return args
 
 

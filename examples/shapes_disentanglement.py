@@ -33,6 +33,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     Spec,
+    add_budget_arguments,
+    apply_full,
     dump,
     flat_row,
     held_out_images,
@@ -92,25 +94,20 @@ FACTOR_COLUMNS = [(f"MIG {f}", f"mig_factor/{f}")
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    add_budget_arguments(p, "GPU setting: 50 epochs and disentanglement_lib's full protocol")
     p.add_argument("--models", nargs="+", default=None,
                    help="labels of the models to run (default: all: "
                    + ", ".join(s.label for s in SPECS) + ")")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--steps-per-epoch", type=int, default=100)
-    p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--learning-rate", type=float, default=1e-3,
                    help="Adam's rate, the same for every model")
     p.add_argument("--protocol", choices=tuple(PROTOCOLS), default="short")
     p.add_argument("--metric-seed", type=int, default=0)
-    p.add_argument("--full", action="store_true",
-                   help="GPU setting: 50 epochs and disentanglement_lib's full protocol")
     p.add_argument("--data-dir", default=None,
                    help="a folder with a dSprites npz: train and measure on real dSprites")
     p.add_argument("--out", default="runs/examples/shapes_disentanglement")
     args = p.parse_args(argv)
-    if args.full:
-        args.epochs, args.protocol = max(args.epochs, 50), "full"
+    if apply_full(args):
+        args.protocol = "full"
     return args
 
 
