@@ -142,7 +142,7 @@ register(
     default_for=("guided", "shapes"),
 )
 
-register(
+GUIDED_MNIST = register(
     Preset(
         "guided-mnist",
         "GuidedVAE on MNIST: the paper's transforms with the template started as a centred "
@@ -157,7 +157,7 @@ register(
         "guided-omniglot",
         "GuidedVAE on the Omniglot background subsets: guided-mnist's recipe (RESULTS.md, "
         "'Omniglot one-shot')",
-        {"model": "guided", "dataset": "omniglot", "model_kwargs": {"template_init": "centred"}},
+        {**GUIDED_MNIST.settings, "dataset": "omniglot"},
     ),
     default_for=("guided", "omniglot"),
 )
