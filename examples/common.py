@@ -60,16 +60,25 @@ class Spec:
         return TrainConfig(**fields)
 
 
-def train_model(config, verbose=0):
-    """Builds, compiles and fits ``config``'s model; returns ``(model, seconds)``."""
+def train_model(config, make_data=None, verbose=0):
+    """Builds, compiles and fits ``config``'s model; returns ``(model, seconds)``.
+
+    ``make_data()`` returns an endless batched dataset of images (or ``(images, labels)``);
+    by default ``config``'s dataset, as ``gvae train`` reads it. It is called after the
+    global seed is set, which a tf.data shuffle reads too.
+    """
     import keras
 
     from keras_gvae.training import build_model, make_pipeline
 
     keras.utils.set_random_seed(config.seed)
-    train = make_pipeline(config, config.seed, config.batch_size).repeat()
-    input_shape = tuple(int(s) for s in train.element_spec[0].shape[1:])
-    model = build_model(config, input_shape)
+    if make_data is None:
+        train = make_pipeline(config, config.seed, config.batch_size).repeat()
+    else:
+        train = make_data()
+    spec = train.element_spec
+    spec = spec[0] if isinstance(spec, tuple) else spec
+    model = build_model(config, tuple(int(s) for s in spec.shape[1:]))
     start = time.perf_counter()
     model.fit(train, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
               verbose=verbose)

@@ -17,6 +17,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from common import (  # noqa: E402
     dump,
     flat_row,
     summary_table,
+    train_model,
     write_outputs,
 )
 
@@ -61,22 +63,12 @@ def background(data_dir):
     return images / 255.0 if images.max() > 1 else images
 
 
-def train_on(images, config):
-    import keras
-
-    from keras_gvae.training import build_model
-
-    keras.utils.set_random_seed(config.seed)
-    model = build_model(config, images.shape[1:])
-    import time
-
-    start = time.perf_counter()
+def background_batches(images, config):
+    """The background images, shuffled with the run's seed, in endless batches."""
     import tensorflow as tf
 
-    ds = (tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=config.seed)
-          .repeat().batch(config.batch_size, drop_remainder=True).prefetch(2))
-    model.fit(ds, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, verbose=0)
-    return model, time.perf_counter() - start
+    return (tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=config.seed)
+            .repeat().batch(config.batch_size, drop_remainder=True).prefetch(2))
 
 
 def bootstrap_interval(runs, predictions_fn, draws=2000, seed=0):
@@ -110,7 +102,7 @@ def main(argv=None):
             config = spec.config(seed, dataset="omniglot", data_dir=args.data_dir,
                                  epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
                                  batch_size=args.batch_size)
-            model, seconds = train_on(images, config)
+            model, seconds = train_model(config, functools.partial(background_batches, images, config))
             result = one_shot_error(runs, model.representation_function())
             row = flat_row(label=spec.label, seed=seed, train_seconds=seconds,
                            error_rate=result["error_rate"])
