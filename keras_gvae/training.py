@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_gvae.errors import ParameterError
 from keras_gvae.io import (
     OutputExistsError,
     atomic_directory,
@@ -17,13 +18,10 @@ from keras_gvae.io import (
     save_model_atomic,
     write_json,
 )
+from keras_gvae.registry import dataset_entry, model_entry, model_names
 
-# ``--model`` names, in the order of `model_registry` (spelled out so that the CLI's parser
-# needs no TensorFlow import).
-MODEL_NAMES = ("guided", "vae", "beta-vae", "supervised")
-DEFAULT_BETA = {"guided": 1.0, "vae": 1.0, "beta-vae": 4.0, "supervised": 1.0}
-# Natural-image datasets get the Gaussian likelihood; binary ones the Bernoulli.
-GAUSSIAN_DATASETS = ("celeb_a",)
+# ``--model`` names (keras_gvae.registry: their classes, default beta, whether they need labels).
+MODEL_NAMES = model_names()
 LR_SCHEDULES = ("constant", "cosine")
 # Keras dtype policies a run may train in (the model's ``dtype``; see VAE's docstring).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -98,27 +96,31 @@ class TrainConfig:
         if self.model not in MODEL_NAMES:
             raise ValueError(f"model must be one of {MODEL_NAMES}; got {self.model!r}")
         if self.beta is None:
-            self.beta = DEFAULT_BETA.get(self.model, 1.0)
+            self.beta = model_entry(self.model).default_beta
         if isinstance(self.attributes, str):
             self.attributes = tuple(a.strip() for a in self.attributes.split(",") if a.strip())
-        if self.model == "supervised" and not self.attributes:
-            raise ValueError(
-                "--model supervised needs --attributes NAME[,NAME...] (for shapes, e.g. "
-                "is_heart,right_half; for celeb_a, e.g. Smiling,Male)"
+        if model_entry(self.model).needs_labels and not self.attributes:
+            raise ParameterError(
+                "attributes",
+                f"model {self.model!r} needs attributes, the names of its labelled attributes "
+                "(for shapes, e.g. is_heart,right_half; for celeb_a, e.g. Smiling,Male)",
             )
         if self.likelihood is None:
-            self.likelihood = "gaussian" if self.dataset in GAUSSIAN_DATASETS else "bernoulli"
+            self.likelihood = dataset_entry(self.dataset).likelihood
         self.model_kwargs = dict(self.model_kwargs or {})
         reserved = {"input_shape", "latent_dim", "beta", "likelihood", "seed", "attributes"}
         clash = sorted(reserved & set(self.model_kwargs))
         if clash:
-            raise ValueError(f"model arguments {clash} have their own options (--{clash[0].replace('_', '-')})")
+            raise ParameterError(
+                clash[0], f"model arguments {clash} are TrainConfig fields of their own: set {clash[0]}"
+            )
         accepted = model_arguments(self.model)
         unknown = sorted(set(self.model_kwargs) - accepted)
         if unknown:
-            raise ValueError(
-                f"unknown model arguments {unknown} for --model {self.model}; expected some of "
-                f"{sorted(accepted - reserved)}"
+            raise ParameterError(
+                "model_kwargs",
+                f"unknown model arguments {unknown} for model {self.model!r}; expected some of "
+                f"{sorted(accepted - reserved)}",
             )
 
 
@@ -137,11 +139,8 @@ def model_arguments(model):
 
 
 def model_registry():
-    """``--model`` name -> model class."""
-    from keras_gvae.models import VAE, GuidedVAE, SupervisedGuidedVAE
-
-    classes = (GuidedVAE, VAE, VAE, SupervisedGuidedVAE)
-    return dict(zip(MODEL_NAMES, classes, strict=True))
+    """``--model`` name -> model class (`keras_gvae.registry.MODELS`)."""
+    return {name: model_entry(name).model_class() for name in MODEL_NAMES}
 
 
 def default_run_dir(config):
@@ -181,11 +180,12 @@ def training_data(config):
     The training pipeline repeats forever (``fit`` uses ``steps_per_epoch``); the
     evaluation images are a fixed sample drawn with another seed.
     """
-    attributes = list(config.attributes) if config.model == "supervised" else None
+    attributes = list(config.attributes) if model_entry(config.model).needs_labels else None
     train = make_pipeline(config, config.seed, config.batch_size, attributes)
     if train.cardinality() == 0:
-        raise ValueError(
-            f"dataset {config.dataset!r} has fewer images than --batch-size {config.batch_size}"
+        raise ParameterError(
+            "batch_size",
+            f"dataset {config.dataset!r} has fewer images than batch_size {config.batch_size}"
         )
     train = train.repeat()
     input_shape = tuple(int(s) for s in train.element_spec[0].shape[1:])
@@ -242,7 +242,7 @@ def _build_model(config, input_shape):
     import keras
 
     cls = model_registry()[config.model]
-    kwargs = {"attributes": list(config.attributes)} if config.model == "supervised" else {}
+    kwargs = {"attributes": list(config.attributes)} if model_entry(config.model).needs_labels else {}
     kwargs.update(config.model_kwargs)
     model = cls(
         input_shape=input_shape, latent_dim=config.latent_dim, beta=config.beta,
@@ -424,7 +424,8 @@ def _train_into(config, out, tmp):
 
     keras.utils.set_random_seed(config.seed)
     train_ds, eval_images, eval_labels, input_shape = training_data(config)
-    eval_targets = eval_labels.astype(np.float32) if config.model == "supervised" else None
+    needs_labels = model_entry(config.model).needs_labels
+    eval_targets = eval_labels.astype(np.float32) if needs_labels else None
     model = build_model(config, input_shape)
     if config.resume and not (tmp / BACKUP).exists() and (Path(config.resume) / "model.keras").exists():
         _start_from_run(model, Path(config.resume), tmp)

@@ -83,6 +83,16 @@ def find_omniglot_archive(data_dir: str | os.PathLike | None, split: str) -> Pat
     return None
 
 
+def find_one_shot_runs(data_dir: str | os.PathLike | None) -> Path | None:
+    """Lake's 20 one-shot runs, ``all_runs.zip`` (preferred) or its unpacked ``all_runs/``
+    folder, in a candidate folder (``data_dir`` or its ``omniglot`` sub-folder), or None."""
+    for directory in candidate_dirs(data_dir, ALIASES):
+        for candidate in (directory / "all_runs.zip", directory / "all_runs"):
+            if candidate.exists():
+                return candidate
+    return None
+
+
 def _labels(files: ImageFiles, name: str) -> tuple[int, int]:
     parts = name.split("/")
     match = _CHARACTER.match(parts[-2]) if len(parts) >= 3 else None
