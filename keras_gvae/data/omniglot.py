@@ -29,6 +29,7 @@ from keras_gvae.data.loaders import (
     ArrayExamples,
     DatasetError,
     DatasetNotFoundError,
+    StreamExamples,
     candidate_dirs,
     check_split,
     normalize_image_size,
@@ -37,7 +38,6 @@ from keras_gvae.data.loaders import (
     resize_image,
     tfds_load,
     use_local_files,
-    with_info,
 )
 
 TFDS_NAME = "omniglot"
@@ -164,4 +164,4 @@ def load_omniglot(
         return resize_image(image, size), tf.cast(labels, tf.int32)
 
     ds = ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
-    return with_info(ds, alphabet_names=ALPHABET_NAMES)
+    return StreamExamples(ds, {"alphabet_names": ALPHABET_NAMES})
