@@ -576,6 +576,7 @@ def model_card(config, model, metrics, exports, run_dir):
         f"- Data: {dataset_name(config)}"
         + (f" from `{config.data_dir}`" if config.data_dir
            else " (embedded renderer)" if config.dataset.startswith("shapes") else ""),
+        *_preset_line(config),
         f"- Model: `{type(model).__name__}`, input {model.image_shape}, latent_dim {model.latent_dim}, "
         f"beta {model.beta}, likelihood {model.likelihood}, {model.count_params():,} weights",
         f"- Training: {config.epochs} epochs x {config.steps_per_epoch} steps x {config.batch_size} "
@@ -601,6 +602,19 @@ def model_card(config, model, metrics, exports, run_dir):
         lines.append(f"\nTFLite decoder: max abs error {report.max_abs_error:.2g} vs Keras, "
                      f"{report.latency_ms:.2f} ms per image.")
     return "\n".join(lines) + "\n"
+
+
+def _preset_line(config):
+    """The model card's line naming the preset and what the run changed of it (none without
+    a preset)."""
+    from keras_gvae import presets
+
+    if config.preset is None:
+        return []
+    changed = presets.differences(config)
+    return [f"- Preset: `{config.preset}` (keras_gvae.presets)" + (
+        ", with " + ", ".join(f"{k}={json.dumps(v)}" for k, v in changed.items()) + " over it"
+        if changed else "")]
 
 
 def _cpu_count():

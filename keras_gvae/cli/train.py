@@ -104,7 +104,7 @@ RECIPE_FLAGS = {
 
 def run(args):
     from keras_gvae import presets
-    from keras_gvae.training import TrainConfig, read_metrics, train
+    from keras_gvae.training import read_metrics, train
 
     if args.list_presets:
         for name in presets.list_presets():
@@ -113,6 +113,21 @@ def run(args):
     given = _given_flags(args.argv)
     if args.resume:
         return _resume(args, given)
+    out = train(config_from_args(args, given))
+    metrics = read_metrics(out)
+    final = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics["final_epoch"].items()))
+    print(f"wrote {out} in {metrics['training_seconds']:.0f} s ({final})")
+    return 0
+
+
+def config_from_args(args, given=None):
+    """The :class:`keras_gvae.training.TrainConfig` that ``gvae train`` ``args`` stand for:
+    the preset named (or registered for ``--model`` on ``--dataset``), with the recipe flags
+    written on the command line (``given``, default: read from ``args.argv``) over it."""
+    from keras_gvae import presets
+    from keras_gvae.training import TrainConfig
+
+    given = _given_flags(args.argv) if given is None else given
     settings = {field: getattr(args, flag) for flag, field in RECIPE_FLAGS.items()}
     settings["model_kwargs"] = dict(args.model_arg)
     preset = args.preset
@@ -125,18 +140,13 @@ def run(args):
         overrides = {f: v for flag, f in RECIPE_FLAGS.items() if flag in given
                      for v in [settings[f]]}
         settings = presets.merged_settings(preset, overrides)
-    config = TrainConfig(
+    return TrainConfig(
         **settings, preset=preset, out=args.out, overwrite=args.overwrite,
         export=args.export, eval_images=args.eval_images, slim=args.slim,
         command=_command_line(args.argv), verbose=0 if args.quiet else "auto",
         precision=args.precision,
         backup_every=args.backup_every, save_best=args.save_best, strategy=args.strategy,
     )
-    out = train(config)
-    metrics = read_metrics(out)
-    final = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics["final_epoch"].items()))
-    print(f"wrote {out} in {metrics['training_seconds']:.0f} s ({final})")
-    return 0
 
 
 def _resume(args, given):
