@@ -89,6 +89,13 @@ def add_arguments(parser):
                         help="default (one device) or mirrored (every visible GPU; the "
                         "--batch-size is the global batch, split between them) "
                         "(default: %(default)s)")
+    parser.add_argument("--tensorboard", action="store_true",
+                        help="also write TensorBoard summaries every epoch into "
+                        "RUN_DIR/tensorboard: every loss term and the learning rate (train/), "
+                        "the held-out loss terms with --save-best (validation/), and the "
+                        "reconstructions and each decoder's traversal as images; view them "
+                        "with `tensorboard --logdir RUN_DIR` (pip install tensorboard; while "
+                        "training they are in the run's .NAME.partial-* directory)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -146,6 +153,7 @@ def config_from_args(args, given=None):
         command=_command_line(args.argv), verbose=0 if args.quiet else "auto",
         precision=args.precision,
         backup_every=args.backup_every, save_best=args.save_best, strategy=args.strategy,
+        tensorboard=args.tensorboard,
     )
 
 
@@ -162,7 +170,7 @@ def _resume(args, given):
         args.resume, epochs=args.epochs if "epochs" in given else None,
         verbose=0 if args.quiet else "auto", backup_every=args.backup_every,
         save_best=args.save_best, export=args.export, slim=args.slim,
-        command=_command_line(args.argv),
+        command=_command_line(args.argv), tensorboard=args.tensorboard,
     )
     out = train(config)
     metrics = read_metrics(out)
