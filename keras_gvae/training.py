@@ -72,6 +72,8 @@ class TrainConfig:
     resume: str | None = None
     # One of STRATEGIES (see `distribution_strategy`).
     strategy: str = "default"
+    # Write TensorBoard summaries every epoch into RUN_DIR/tensorboard (see TENSORBOARD).
+    tensorboard: bool = False
 
     def __post_init__(self):
         checks = {
@@ -262,7 +264,8 @@ def train(config: TrainConfig) -> Path:
     """Trains a model as ``config`` says and writes a run directory; returns its path.
 
     The run directory holds model.keras, history.csv, metrics.json, config.json,
-    reconstructions.png and traversal.png. It is assembled under a temporary name and
+    reconstructions.png and traversal.png (and, with ``config.tensorboard``, the event
+    files of :class:`keras_gvae.callbacks.TensorBoard` in ``tensorboard/``). It is assembled under a temporary name and
     renamed at the end, so a run that fails or is interrupted leaves no half-written
     directory at ``config.out``. ``config.out`` is claimed before the data is read (a second
     run writing the same directory is refused at once), and an existing one is replaced only
@@ -299,7 +302,7 @@ def resume_config(run_dir, epochs=None, **settings):
     ``run_dir`` is a finished run directory (it is replaced by the longer run once that is
     complete) or the ``.NAME.partial-*`` of an interrupted one (it goes on from its last
     backup). ``settings`` may set what does not change the training: verbose, backup_every,
-    save_best, export, slim, command.
+    save_best, export, slim, command, tensorboard.
 
     Raises:
         ValueError: ``run_dir`` is not a run, was saved without optimizer state
@@ -308,7 +311,7 @@ def resume_config(run_dir, epochs=None, **settings):
     from keras_gvae.io import MARKER, marker_kind
 
     run_dir = Path(run_dir)
-    allowed = {"verbose", "backup_every", "save_best", "export", "slim", "command"}
+    allowed = {"verbose", "backup_every", "save_best", "export", "slim", "command", "tensorboard"}
     if set(settings) - allowed:
         raise ValueError(f"resume_config takes only {sorted(allowed)}; got {sorted(settings)}")
     partial = ".partial-" in run_dir.name and run_dir.name.startswith(".")
@@ -346,7 +349,7 @@ def resume_config(run_dir, epochs=None, **settings):
 
 # Settings that do not change what is trained: a run killed and started again with other
 # values of these resumes all the same.
-NOT_IN_RESUME_KEY = ("out", "overwrite", "command", "verbose", "backup_every")
+NOT_IN_RESUME_KEY = ("out", "overwrite", "command", "verbose", "backup_every", "tensorboard")
 
 
 def resume_key(config):
@@ -371,6 +374,10 @@ BACKUP = "backup"
 TRAINING_STATE = "training_state.json"
 # The model of the epoch with the lowest held-out loss, with ``--save-best``.
 BEST = "best.keras"
+# The folder of the TensorBoard event files, with ``--tensorboard``: ``train/`` (every loss
+# term, the learning rate, the reconstruction and traversal images) and ``validation/``
+# (the held-out loss terms, with ``--save-best``).
+TENSORBOARD = "tensorboard"
 
 
 def fit_resumable(model, train_ds, config, run_dir, callbacks=(), validation_data=None):
@@ -420,7 +427,7 @@ def _train_into(config, out, tmp):
     import keras
 
     from keras_gvae import visualization
-    from keras_gvae.callbacks import BestModel, StopOnNonFinite
+    from keras_gvae.callbacks import BestModel, StopOnNonFinite, TensorBoard
 
     keras.utils.set_random_seed(config.seed)
     train_ds, eval_images, eval_labels, input_shape = training_data(config)
@@ -436,6 +443,9 @@ def _train_into(config, out, tmp):
     if config.save_best:
         callbacks.append(BestModel(tmp / BEST, monitor="val_loss"))
         validation = (eval_images, eval_targets) if eval_targets is not None else (eval_images,)
+    if config.tensorboard:
+        # The pictures of the end of the run (reconstructions.png, traversal.png), each epoch.
+        callbacks.append(TensorBoard(tmp / TENSORBOARD, images=eval_images[:10]))
     start = time.perf_counter()
     histories, done = fit_resumable(model, train_ds, config, tmp, callbacks, validation)
     seconds = time.perf_counter() - start
@@ -499,6 +509,8 @@ def _start_from_run(model, run_dir, tmp):
     for name in (BEST, BEST + ".json"):
         if (run_dir / name).exists():
             shutil.copyfile(run_dir / name, tmp / name)
+    if (run_dir / TENSORBOARD).is_dir() and not (tmp / TENSORBOARD).exists():
+        shutil.copytree(run_dir / TENSORBOARD, tmp / TENSORBOARD)
 
 
 def _record_failure(config, tmp, guard):
@@ -577,6 +589,7 @@ def model_card(config, model, metrics, exports, run_dir):
         f"- Data: {dataset_name(config)}"
         + (f" from `{config.data_dir}`" if config.data_dir
            else " (embedded renderer)" if config.dataset.startswith("shapes") else ""),
+        *_preset_line(config),
         f"- Model: `{type(model).__name__}`, input {model.image_shape}, latent_dim {model.latent_dim}, "
         f"beta {model.beta}, likelihood {model.likelihood}, {model.count_params():,} weights",
         f"- Training: {config.epochs} epochs x {config.steps_per_epoch} steps x {config.batch_size} "
@@ -602,6 +615,19 @@ def model_card(config, model, metrics, exports, run_dir):
         lines.append(f"\nTFLite decoder: max abs error {report.max_abs_error:.2g} vs Keras, "
                      f"{report.latency_ms:.2f} ms per image.")
     return "\n".join(lines) + "\n"
+
+
+def _preset_line(config):
+    """The model card's line naming the preset and what the run changed of it (none without
+    a preset)."""
+    from keras_gvae import presets
+
+    if config.preset is None:
+        return []
+    changed = presets.differences(config)
+    return [f"- Preset: `{config.preset}` (keras_gvae.presets)" + (
+        ", with " + ", ".join(f"{k}={json.dumps(v)}" for k, v in changed.items()) + " over it"
+        if changed else "")]
 
 
 def _cpu_count():

@@ -89,6 +89,13 @@ def add_arguments(parser):
                         help="default (one device) or mirrored (every visible GPU; the "
                         "--batch-size is the global batch, split between them) "
                         "(default: %(default)s)")
+    parser.add_argument("--tensorboard", action="store_true",
+                        help="also write TensorBoard summaries every epoch into "
+                        "RUN_DIR/tensorboard: every loss term and the learning rate (train/), "
+                        "the held-out loss terms with --save-best (validation/), and the "
+                        "reconstructions and each decoder's traversal as images; view them "
+                        "with `tensorboard --logdir RUN_DIR` (pip install tensorboard; while "
+                        "training they are in the run's .NAME.partial-* directory)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -104,7 +111,7 @@ RECIPE_FLAGS = {
 
 def run(args):
     from keras_gvae import presets
-    from keras_gvae.training import TrainConfig, read_metrics, train
+    from keras_gvae.training import read_metrics, train
 
     if args.list_presets:
         for name in presets.list_presets():
@@ -113,6 +120,21 @@ def run(args):
     given = _given_flags(args.argv)
     if args.resume:
         return _resume(args, given)
+    out = train(config_from_args(args, given))
+    metrics = read_metrics(out)
+    final = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics["final_epoch"].items()))
+    print(f"wrote {out} in {metrics['training_seconds']:.0f} s ({final})")
+    return 0
+
+
+def config_from_args(args, given=None):
+    """The :class:`keras_gvae.training.TrainConfig` that ``gvae train`` ``args`` stand for:
+    the preset named (or registered for ``--model`` on ``--dataset``), with the recipe flags
+    written on the command line (``given``, default: read from ``args.argv``) over it."""
+    from keras_gvae import presets
+    from keras_gvae.training import TrainConfig
+
+    given = _given_flags(args.argv) if given is None else given
     settings = {field: getattr(args, flag) for flag, field in RECIPE_FLAGS.items()}
     settings["model_kwargs"] = dict(args.model_arg)
     preset = args.preset
@@ -125,18 +147,14 @@ def run(args):
         overrides = {f: v for flag, f in RECIPE_FLAGS.items() if flag in given
                      for v in [settings[f]]}
         settings = presets.merged_settings(preset, overrides)
-    config = TrainConfig(
+    return TrainConfig(
         **settings, preset=preset, out=args.out, overwrite=args.overwrite,
         export=args.export, eval_images=args.eval_images, slim=args.slim,
         command=_command_line(args.argv), verbose=0 if args.quiet else "auto",
         precision=args.precision,
         backup_every=args.backup_every, save_best=args.save_best, strategy=args.strategy,
+        tensorboard=args.tensorboard,
     )
-    out = train(config)
-    metrics = read_metrics(out)
-    final = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics["final_epoch"].items()))
-    print(f"wrote {out} in {metrics['training_seconds']:.0f} s ({final})")
-    return 0
 
 
 def _resume(args, given):
@@ -152,7 +170,7 @@ def _resume(args, given):
         args.resume, epochs=args.epochs if "epochs" in given else None,
         verbose=0 if args.quiet else "auto", backup_every=args.backup_every,
         save_best=args.save_best, export=args.export, slim=args.slim,
-        command=_command_line(args.argv),
+        command=_command_line(args.argv), tensorboard=args.tensorboard,
     )
     out = train(config)
     metrics = read_metrics(out)
