@@ -70,53 +70,40 @@ from common import (  # noqa: E402
     write_outputs,
 )
 
-# saved_models/reproduce.sh's supervised_position recipe (benchmarks/results/
-# supervised_attribute_control.md, sessions 3-5).
-POSITION_KWARGS = {
-    "adversary_input": "mean",
-    "joint_inhibition": True,
-    "inhibition_warmup": 1000,
-    "mmd_weight": 300.0,
-    "mmd_standardize": True,
-    "mmd_unbiased": True,
-}
-
 
 @dataclasses.dataclass(frozen=True)
 class Experiment:
-    """One supervised model: its ``Spec``, its data and the rest of its recipe."""
+    """One supervised model: the ``supervised-position`` preset (the recipe of
+    saved_models/supervised_position; `gvae train --list-presets`) and what it changes."""
 
-    spec: Spec
+    name: str
     dataset: str
     attributes: tuple[str, ...]
-    latent_dim: int
-    learning_rate: float = 5e-4
-    lr_schedule: str = "cosine"
+    overrides: dict = dataclasses.field(default_factory=dict)
     epochs: int = 40
 
     @property
-    def name(self):
-        return self.spec.label
+    def spec(self):
+        kwargs = self.overrides.get("model_kwargs", {})
+        return Spec(self.name, "supervised", preset="supervised-position",
+                    beta=self.overrides.get("beta"), model_kwargs=kwargs)
 
     def config(self, seed, epochs, steps_per_epoch, batch_size, data_dir=None):
+        fields = {k: v for k, v in self.overrides.items() if k not in ("beta", "model_kwargs")}
         return self.spec.config(seed, dataset=self.dataset, data_dir=data_dir,
-                                attributes=self.attributes, latent_dim=self.latent_dim,
-                                learning_rate=self.learning_rate, lr_schedule=self.lr_schedule,
-                                epochs=epochs, steps_per_epoch=steps_per_epoch,
-                                batch_size=batch_size)
+                                attributes=self.attributes, epochs=epochs,
+                                steps_per_epoch=steps_per_epoch, batch_size=batch_size, **fields)
 
 
 EXPERIMENTS = {
     e.name: e for e in [
-        Experiment(Spec("position", "supervised", beta=8.0, model_kwargs=POSITION_KWARGS),
-                   "shapes_binary_upright", ("right_half", "bottom_half"), latent_dim=4),
-        Experiment(Spec("shape+size", "supervised", beta=8.0,
-                        model_kwargs={**POSITION_KWARGS, "excitation_input": "mean"}),
-                   "shapes_binary_upright", ("is_heart", "large"), latent_dim=4),
+        Experiment("position", "shapes_binary_upright", ("right_half", "bottom_half")),
+        Experiment("shape+size", "shapes_binary_upright", ("is_heart", "large"),
+                   {"model_kwargs": {"excitation_input": "mean"}}),
         # Not tuned: the shapes recipe's inhibition, with the README's CelebA latent size.
-        Experiment(Spec("celeba", "supervised", beta=1.0,
-                        model_kwargs={**POSITION_KWARGS, "excitation_input": "mean"}),
-                   "celeb_a", ("Smiling", "Male"), latent_dim=16, epochs=20),
+        Experiment("celeba", "celeb_a", ("Smiling", "Male"),
+                   {"latent_dim": 16, "beta": 1.0, "model_kwargs": {"excitation_input": "mean"}},
+                   epochs=20),
     ]
 }
 
