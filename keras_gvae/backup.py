@@ -43,7 +43,8 @@ def restore(model, backup_dir):
     if state is None:
         return 0
     if model.optimizer is not None and not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
+        with model.distribute_strategy.scope():  # its variables are the strategy's
+            model.optimizer.build(model.trainable_variables)
     model.load_weights(Path(backup_dir) / state["weights"])
     generators = _seed_generators(model)
     seeds = state.get("seed_states", [])
