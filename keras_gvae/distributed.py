@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 
+from keras_gvae import backup
+
 
 @functools.cache
 def multi_worker_strategy():
@@ -76,7 +78,7 @@ def fit_across_workers(model, dataset, epochs, steps_per_epoch, initial_epoch=0,
         list(callbacks), add_history=True, add_progbar=verbose != 0, verbose=verbose,
         epochs=epochs, steps=steps_per_epoch, model=model,
     )
-    evaluator = local_copy(model) if validation_data is not None else None
+    evaluator = None
     model.stop_training = False
     callbacks.on_train_begin()
     logs = {}
@@ -90,10 +92,12 @@ def fit_across_workers(model, dataset, epochs, steps_per_epoch, initial_epoch=0,
             if model.stop_training:
                 break
         epoch_logs = dict(logs)
-        if evaluator is not None:
-            evaluator.set_weights(model.get_weights())
+        if validation_data is not None:
+            evaluator = local_copy(model, evaluator)
             scores = evaluator.evaluate(*validation_data, verbose=0, return_dict=True)
             epoch_logs.update({f"val_{k}": float(v) for k, v in scores.items()})
+            # The evaluation's noise was drawn from the model's generators, as in `fit`.
+            backup.set_seed_states(model, backup.seed_states(evaluator))
         callbacks.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
             break
@@ -134,11 +138,13 @@ def sync_restore(model, steps):
     return int(take_chiefs(tf.constant(steps, tf.int64)))
 
 
-def local_copy(model):
-    """A compiled copy of ``model``'s weights outside its distribution strategy, for
-    ``evaluate`` and pictures (Keras' ``evaluate`` fails under MultiWorkerMirroredStrategy)."""
-    from keras_gvae.training import slim_copy
-
-    copy = slim_copy(model)
-    copy.compile()
+def local_copy(model, copy=None):
+    """A compiled copy of ``model`` outside its distribution strategy, for ``evaluate`` and
+    pictures (Keras' ``evaluate`` fails under MultiWorkerMirroredStrategy): ``copy`` (a new
+    one when None) given ``model``'s weights and noise generators' positions."""
+    if copy is None:
+        copy = type(model).from_config(model.get_config())
+        copy.compile()
+    copy.set_weights(model.get_weights())
+    backup.set_seed_states(copy, backup.seed_states(model))
     return copy

@@ -102,8 +102,11 @@ def assert_same_run(workers, reference):
 
 
 def test_two_workers_train_as_one_process_on_the_same_global_batch(tmp_path):
-    reference = single_process([*TINY, "--out", str(tmp_path / "reference")])
-    chief, worker = start_workers([*TINY, "--out", str(tmp_path / "run")], tmp_path)
+    # --save-best: the held-out evaluation every epoch draws its noise from the model's
+    # generators, in the loop as in `fit`.
+    args = [*TINY, "--save-best"]
+    reference = single_process([*args, "--out", str(tmp_path / "reference")])
+    chief, worker = start_workers([*args, "--out", str(tmp_path / "run")], tmp_path)
     assert "wrote" in finish(chief)
     assert "worker done" in finish(worker)
     assert reference.wait(timeout=300) == 0, reference.stderr.read()[-3000:]
@@ -112,7 +115,10 @@ def test_two_workers_train_as_one_process_on_the_same_global_batch(tmp_path):
     assert json.loads((run / "metrics.json").read_text())["status"] == "complete"
     rows = (run / "history.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["0", "1"]
-    assert not (run / "backup").exists()
+    assert (run / "best.keras").is_file() and not (run / "backup").exists()
+    ours, theirs = (json.loads((d / "metrics.json").read_text())["evaluation"]
+                    for d in (run, tmp_path / "reference"))
+    assert ours == pytest.approx(theirs, rel=1e-5, abs=1e-6)
     # Only the chief wrote a run directory; the other worker removed its temporary folder.
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("tmp")) == [
         "reference", "run", "worker0.npz", "worker1.npz"]
@@ -122,6 +128,24 @@ def test_two_workers_train_as_one_process_on_the_same_global_batch(tmp_path):
     # The chief's run directory holds that model.
     for a, b in zip(workers[0], saved_state(run / "model.keras"), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_chief_is_the_chief_task_else_worker_0():
+    from types import SimpleNamespace
+
+    from keras_gvae.distributed import is_chief
+
+    def strategy(task, index, cluster):
+        spec = SimpleNamespace(as_dict=lambda: cluster)
+        return SimpleNamespace(cluster_resolver=SimpleNamespace(
+            task_type=task, task_id=index, cluster_spec=lambda: spec))
+
+    workers = {"worker": ["a:1", "b:1"]}
+    assert is_chief(strategy("worker", 0, workers))
+    assert not is_chief(strategy("worker", 1, workers))
+    assert is_chief(strategy("chief", 0, {"chief": ["c:1"], **workers}))
+    assert not is_chief(strategy("worker", 0, {"chief": ["c:1"], **workers}))
+    assert is_chief(strategy(None, None, {}))  # no TF_CONFIG: one worker
 
 
 def chief_backup(out):
