@@ -16,6 +16,11 @@ import functools
 from keras_gvae import backup
 
 
+class WorkerLostError(RuntimeError):
+    """A worker of the cluster stopped answering during training (killed, out of memory, a
+    lost machine); the same commands started again resume from the chief's last backup."""
+
+
 @functools.cache
 def multi_worker_strategy():
     """The process's ``MultiWorkerMirroredStrategy``, for the cluster in ``TF_CONFIG`` (one
@@ -87,7 +92,15 @@ def fit_across_workers(model, dataset, epochs, steps_per_epoch, initial_epoch=0,
         callbacks.on_epoch_begin(epoch)
         for step in range(steps_per_epoch):
             callbacks.on_train_batch_begin(step)
-            logs = {k: float(v) for k, v in train_step(iterator).items()}
+            try:
+                logs = {k: float(v) for k, v in train_step(iterator).items()}
+            except tf.errors.UnavailableError as err:
+                cause = next((line for line in err.message.splitlines() if "aborted by" in line),
+                             type(err).__name__)
+                raise WorkerLostError(
+                    f"epoch {epoch + 1}, step {step + 1}: a worker is gone ({cause.strip()}); "
+                    "start every worker again with the same command to resume from the "
+                    "chief's last backup") from err
             callbacks.on_train_batch_end(step, logs)
             if model.stop_training:
                 break

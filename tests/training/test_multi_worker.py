@@ -166,7 +166,8 @@ def test_a_killed_worker_fails_the_run_and_the_same_commands_resume_it(tmp_path)
     worker.communicate(timeout=60)
     # The chief's collectives fail once its peer is gone (measured: 3 s); it keeps its partial.
     _, err = chief.communicate(timeout=120)
-    assert chief.returncode != 0 and not (tmp_path / "run").exists(), err[-3000:]
+    assert chief.returncode == 2 and not (tmp_path / "run").exists(), err[-3000:]
+    assert "a worker is gone" in err and "start every worker again" in err, err[-3000:]
     killed_at = chief_backup(tmp_path / "run")["steps"]
     assert 2 <= killed_at < 12
 
