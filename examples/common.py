@@ -64,8 +64,9 @@ def train_model(config, make_data=None, verbose=0):
     """Builds, compiles and fits ``config``'s model; returns ``(model, seconds)``.
 
     ``make_data()`` returns an endless batched dataset of images (or ``(images, labels)``);
-    by default ``config``'s dataset, as ``gvae train`` reads it. It is called after the
-    global seed is set, which a tf.data shuffle reads too.
+    by default ``config``'s dataset, as ``gvae train`` reads it (a supervised model's labels
+    are its ``config.attributes``). It is called after the global seed is set, which a
+    tf.data shuffle reads too.
     """
     import keras
 
@@ -73,7 +74,8 @@ def train_model(config, make_data=None, verbose=0):
 
     keras.utils.set_random_seed(config.seed)
     if make_data is None:
-        train = make_pipeline(config, config.seed, config.batch_size).repeat()
+        train = make_pipeline(config, config.seed, config.batch_size,
+                              supervised_attributes(config)).repeat()
     else:
         train = make_data()
     spec = train.element_spec
@@ -85,12 +87,21 @@ def train_model(config, make_data=None, verbose=0):
     return model, time.perf_counter() - start
 
 
+def supervised_attributes(config):
+    """The attributes a supervised model's labels are (as ``gvae train`` reads them), else None."""
+    return list(config.attributes) if config.model == "supervised" else None
+
+
 def held_out_images(config, num, split="train"):
-    """``num`` images (and labels) from a stream seeded apart from every training run."""
+    """``num`` images (and labels) from a stream seeded apart from every training run.
+
+    A supervised model's labels are its attributes, as in training.
+    """
     from keras_gvae import data
 
     ds = data.load(config.dataset, split=split, data_dir=config.data_dir, batch_size=256,
-                   seed=HELD_OUT_SEED + config.seed, drop_remainder=False)
+                   seed=HELD_OUT_SEED + config.seed, drop_remainder=False,
+                   attributes=supervised_attributes(config))
     xs, ys = [], []
     for x, y in ds.repeat().take(-(-num // 256)):
         xs.append(x.numpy())

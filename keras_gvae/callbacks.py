@@ -1,4 +1,4 @@
-"""Training callbacks that keep a run's good state: stop on a non-finite loss, keep the best model."""
+"""Training callbacks: stop on a non-finite loss, keep the best model, log to TensorBoard."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from keras_gvae.io import save_model_atomic, write_json
 
@@ -101,3 +102,108 @@ def read_best(path):
         return float(record["value"]) if path.is_file() else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+class TensorBoard(keras.callbacks.Callback):
+    """TensorBoard summaries of a (Guided-)VAE, every epoch: the loss terms, the learning
+    rate, reconstructions and the latent traversals of every decoder.
+
+    The layout is ``keras.callbacks.TensorBoard``'s: under ``log_dir/train``, a scalar
+    ``epoch_NAME`` for every number in the epoch's logs (each loss term; the metrics of
+    callbacks placed before this one, such as
+    :class:`keras_gvae.evaluation.DisentanglementCallback`'s ``mig``) and
+    ``epoch_learning_rate`` (the main optimizer's rate at the epoch's end, after its
+    schedule); under ``log_dir/validation``, the ``val_*`` logs as ``epoch_NAME``. With
+    ``images``, ``log_dir/train`` also gets the image ``reconstructions`` (inputs, the main
+    decoder's reconstructions and, for GuidedVAE, the sub-decoder's renderings of the first
+    ``num_images`` images) and one ``traversal/NAME`` per decoder (``traversal/main``,
+    and ``traversal/sub`` for GuidedVAE: each unit swept over ``values`` around the first
+    image's posterior mean), the pictures ``gvae train`` saves at the end. The step is the
+    epoch (from 0). Non-finite values are not written (DisentanglementCallback logs NaN on
+    the epochs it skips). It needs no ``tensorboard`` package (see
+    :mod:`keras_gvae.summaries`); ``tensorboard --logdir LOG_DIR`` shows the events.
+
+    Args:
+        log_dir: str or Path, the folder of the event files.
+        images: optional fixed images (N, H, W, C) in [0, 1], e.g. held-out ones.
+        num_images: int, how many of ``images`` the reconstruction grid shows. Default 10.
+        values: the traversal values. Default ``linspace(-2.5, 2.5, 9)``.
+        image_every_n_epochs: int, draw the images on epochs 0, n, 2n ... and the last one.
+            Default 1.
+
+    Example:
+    >>> model.fit(x, epochs=10, callbacks=[DisentanglementCallback(data),
+    ...                                    TensorBoard("logs", images=x_held_out[:10])])
+    """
+
+    def __init__(self, log_dir, images=None, num_images=10, values=None, image_every_n_epochs=1):
+        super().__init__()
+        if image_every_n_epochs < 1:
+            raise ValueError(f"image_every_n_epochs must be >= 1; got {image_every_n_epochs}")
+        self.log_dir = Path(log_dir)
+        self.images = None if images is None else np.asarray(images, np.float32)[:num_images]
+        self.values = values
+        self.image_every_n_epochs = image_every_n_epochs
+        self._writers = {}
+
+    def _writer(self, name):
+        import tensorflow as tf
+
+        if name not in self._writers:
+            self._writers[name] = tf.summary.create_file_writer(str(self.log_dir / name))
+        return self._writers[name]
+
+    def learning_rate(self):
+        """The main optimizer's current learning rate (after its schedule), or None."""
+        optimizer = getattr(self.model, "optimizer", None)
+        optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # LossScaleOptimizer
+        if optimizer is None or not hasattr(optimizer, "learning_rate"):
+            return None
+        return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+
+    def on_epoch_end(self, epoch, logs=None):
+        from keras_gvae import summaries
+
+        train, validation = {}, {}
+        for name, value in (logs or {}).items():
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                continue
+            if math.isfinite(number):
+                if name.startswith("val_"):
+                    validation[name[4:]] = number
+                else:
+                    train[name] = number
+        rate = self.learning_rate()
+        if rate is not None and "learning_rate" not in train:
+            train["learning_rate"] = rate
+        for folder, values in (("train", train), ("validation", validation)):
+            if values:
+                with self._writer(folder).as_default():
+                    for name, number in values.items():
+                        summaries.scalar(f"epoch_{name}", number, step=epoch)
+        if self.images is not None and self._images_due(epoch):
+            with self._writer("train").as_default():
+                for tag, picture in self.pictures().items():
+                    summaries.image(tag, picture, step=epoch)
+        for writer in self._writers.values():
+            writer.flush()
+
+    def _images_due(self, epoch):
+        last = self.params.get("epochs") if self.params else None
+        return epoch % self.image_every_n_epochs == 0 or (last is not None and epoch == last - 1)
+
+    def pictures(self):
+        """``{tag: PIL image}``: the reconstruction grid and each decoder's traversal."""
+        from keras_gvae import visualization
+
+        pictures = {"reconstructions": visualization.reconstruction_figure(self.model, self.images)}
+        panels = visualization.traversal_panels(self.model, x=self.images[:1], values=self.values)
+        pictures.update({f"traversal/{name}": panel for name, panel in panels.items()})
+        return pictures
+
+    def on_train_end(self, logs=None):
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_gvae.errors import ParameterError
 from keras_gvae.io import (
     OutputExistsError,
     atomic_directory,
@@ -18,13 +19,10 @@ from keras_gvae.io import (
     save_model_atomic,
     write_json,
 )
+from keras_gvae.registry import dataset_entry, model_entry, model_names
 
-# ``--model`` names, in the order of `model_registry` (spelled out so that the CLI's parser
-# needs no TensorFlow import).
-MODEL_NAMES = ("guided", "vae", "beta-vae", "supervised")
-DEFAULT_BETA = {"guided": 1.0, "vae": 1.0, "beta-vae": 4.0, "supervised": 1.0}
-# Natural-image datasets get the Gaussian likelihood; binary ones the Bernoulli.
-GAUSSIAN_DATASETS = ("celeb_a",)
+# ``--model`` names (keras_gvae.registry: their classes, default beta, whether they need labels).
+MODEL_NAMES = model_names()
 LR_SCHEDULES = ("constant", "cosine")
 # Keras dtype policies a run may train in (the model's ``dtype``; see VAE's docstring).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -76,6 +74,8 @@ class TrainConfig:
     resume: str | None = None
     # One of STRATEGIES (see `distribution_strategy`).
     strategy: str = "default"
+    # Write TensorBoard summaries every epoch into RUN_DIR/tensorboard (see TENSORBOARD).
+    tensorboard: bool = False
 
     def __post_init__(self):
         checks = {
@@ -100,27 +100,31 @@ class TrainConfig:
         if self.model not in MODEL_NAMES:
             raise ValueError(f"model must be one of {MODEL_NAMES}; got {self.model!r}")
         if self.beta is None:
-            self.beta = DEFAULT_BETA.get(self.model, 1.0)
+            self.beta = model_entry(self.model).default_beta
         if isinstance(self.attributes, str):
             self.attributes = tuple(a.strip() for a in self.attributes.split(",") if a.strip())
-        if self.model == "supervised" and not self.attributes:
-            raise ValueError(
-                "--model supervised needs --attributes NAME[,NAME...] (for shapes, e.g. "
-                "is_heart,right_half; for celeb_a, e.g. Smiling,Male)"
+        if model_entry(self.model).needs_labels and not self.attributes:
+            raise ParameterError(
+                "attributes",
+                f"model {self.model!r} needs attributes, the names of its labelled attributes "
+                "(for shapes, e.g. is_heart,right_half; for celeb_a, e.g. Smiling,Male)",
             )
         if self.likelihood is None:
-            self.likelihood = "gaussian" if self.dataset in GAUSSIAN_DATASETS else "bernoulli"
+            self.likelihood = dataset_entry(self.dataset).likelihood
         self.model_kwargs = dict(self.model_kwargs or {})
         reserved = {"input_shape", "latent_dim", "beta", "likelihood", "seed", "attributes"}
         clash = sorted(reserved & set(self.model_kwargs))
         if clash:
-            raise ValueError(f"model arguments {clash} have their own options (--{clash[0].replace('_', '-')})")
+            raise ParameterError(
+                clash[0], f"model arguments {clash} are TrainConfig fields of their own: set {clash[0]}"
+            )
         accepted = model_arguments(self.model)
         unknown = sorted(set(self.model_kwargs) - accepted)
         if unknown:
-            raise ValueError(
-                f"unknown model arguments {unknown} for --model {self.model}; expected some of "
-                f"{sorted(accepted - reserved)}"
+            raise ParameterError(
+                "model_kwargs",
+                f"unknown model arguments {unknown} for model {self.model!r}; expected some of "
+                f"{sorted(accepted - reserved)}",
             )
 
 
@@ -139,11 +143,8 @@ def model_arguments(model):
 
 
 def model_registry():
-    """``--model`` name -> model class."""
-    from keras_gvae.models import VAE, GuidedVAE, SupervisedGuidedVAE
-
-    classes = (GuidedVAE, VAE, VAE, SupervisedGuidedVAE)
-    return dict(zip(MODEL_NAMES, classes, strict=True))
+    """``--model`` name -> model class (`keras_gvae.registry.MODELS`)."""
+    return {name: model_entry(name).model_class() for name in MODEL_NAMES}
 
 
 def default_run_dir(config):
@@ -183,11 +184,12 @@ def training_data(config):
     The training pipeline repeats forever (``fit`` uses ``steps_per_epoch``); the
     evaluation images are a fixed sample drawn with another seed.
     """
-    attributes = list(config.attributes) if config.model == "supervised" else None
+    attributes = list(config.attributes) if model_entry(config.model).needs_labels else None
     train = make_pipeline(config, config.seed, config.batch_size, attributes)
     if train.cardinality() == 0:
-        raise ValueError(
-            f"dataset {config.dataset!r} has fewer images than --batch-size {config.batch_size}"
+        raise ParameterError(
+            "batch_size",
+            f"dataset {config.dataset!r} has fewer images than batch_size {config.batch_size}"
         )
     train = train.repeat()
     input_shape = tuple(int(s) for s in train.element_spec[0].shape[1:])
@@ -249,7 +251,7 @@ def _build_model(config, input_shape):
     import keras
 
     cls = model_registry()[config.model]
-    kwargs = {"attributes": list(config.attributes)} if config.model == "supervised" else {}
+    kwargs = {"attributes": list(config.attributes)} if model_entry(config.model).needs_labels else {}
     kwargs.update(config.model_kwargs)
     model = cls(
         input_shape=input_shape, latent_dim=config.latent_dim, beta=config.beta,
@@ -270,7 +272,8 @@ def train(config: TrainConfig) -> Path:
     on the workers of a multi-worker run other than the chief, which write no run directory).
 
     The run directory holds model.keras, history.csv, metrics.json, config.json,
-    reconstructions.png and traversal.png. It is assembled under a temporary name and
+    reconstructions.png and traversal.png (and, with ``config.tensorboard``, the event
+    files of :class:`keras_gvae.callbacks.TensorBoard` in ``tensorboard/``). It is assembled under a temporary name and
     renamed at the end, so a run that fails or is interrupted leaves no half-written
     directory at ``config.out``. ``config.out`` is claimed before the data is read (a second
     run writing the same directory is refused at once), and an existing one is replaced only
@@ -324,7 +327,7 @@ def resume_config(run_dir, epochs=None, **settings):
     ``run_dir`` is a finished run directory (it is replaced by the longer run once that is
     complete) or the ``.NAME.partial-*`` of an interrupted one (it goes on from its last
     backup). ``settings`` may set what does not change the training: verbose, backup_every,
-    save_best, export, slim, command.
+    save_best, export, slim, command, tensorboard.
 
     Raises:
         ValueError: ``run_dir`` is not a run, was saved without optimizer state
@@ -333,7 +336,7 @@ def resume_config(run_dir, epochs=None, **settings):
     from keras_gvae.io import MARKER, marker_kind
 
     run_dir = Path(run_dir)
-    allowed = {"verbose", "backup_every", "save_best", "export", "slim", "command"}
+    allowed = {"verbose", "backup_every", "save_best", "export", "slim", "command", "tensorboard"}
     if set(settings) - allowed:
         raise ValueError(f"resume_config takes only {sorted(allowed)}; got {sorted(settings)}")
     partial = ".partial-" in run_dir.name and run_dir.name.startswith(".")
@@ -371,7 +374,7 @@ def resume_config(run_dir, epochs=None, **settings):
 
 # Settings that do not change what is trained: a run killed and started again with other
 # values of these resumes all the same.
-NOT_IN_RESUME_KEY = ("out", "overwrite", "command", "verbose", "backup_every")
+NOT_IN_RESUME_KEY = ("out", "overwrite", "command", "verbose", "backup_every", "tensorboard")
 
 
 def resume_key(config):
@@ -396,6 +399,10 @@ BACKUP = "backup"
 TRAINING_STATE = "training_state.json"
 # The model of the epoch with the lowest held-out loss, with ``--save-best``.
 BEST = "best.keras"
+# The folder of the TensorBoard event files, with ``--tensorboard``: ``train/`` (every loss
+# term, the learning rate, the reconstruction and traversal images) and ``validation/``
+# (the held-out loss terms, with ``--save-best``).
+TENSORBOARD = "tensorboard"
 
 
 def fit_resumable(model, train_ds, config, run_dir, callbacks=(), validation_data=None):
@@ -451,11 +458,12 @@ def _train_into(config, out, tmp):
     import keras
 
     from keras_gvae import visualization
-    from keras_gvae.callbacks import BestModel, StopOnNonFinite
+    from keras_gvae.callbacks import BestModel, StopOnNonFinite, TensorBoard
 
     keras.utils.set_random_seed(config.seed)
     train_ds, eval_images, eval_labels, input_shape = training_data(config)
-    eval_targets = eval_labels.astype(np.float32) if config.model == "supervised" else None
+    needs_labels = model_entry(config.model).needs_labels
+    eval_targets = eval_labels.astype(np.float32) if needs_labels else None
     model = build_model(config, input_shape)
     if config.resume and not (tmp / BACKUP).exists() and (Path(config.resume) / "model.keras").exists():
         _start_from_run(model, Path(config.resume), tmp)
@@ -466,6 +474,9 @@ def _train_into(config, out, tmp):
     if config.save_best:
         callbacks.append(BestModel(tmp / BEST, monitor="val_loss"))
         validation = (eval_images, eval_targets) if eval_targets is not None else (eval_images,)
+    if config.tensorboard:
+        # The pictures of the end of the run (reconstructions.png, traversal.png), each epoch.
+        callbacks.append(TensorBoard(tmp / TENSORBOARD, images=eval_images[:10]))
     start = time.perf_counter()
     histories, done = fit_resumable(model, train_ds, config, tmp, callbacks, validation)
     seconds = time.perf_counter() - start
@@ -540,6 +551,8 @@ def _start_from_run(model, run_dir, tmp):
     for name in (BEST, BEST + ".json"):
         if (run_dir / name).exists():
             shutil.copyfile(run_dir / name, tmp / name)
+    if (run_dir / TENSORBOARD).is_dir() and not (tmp / TENSORBOARD).exists():
+        shutil.copytree(run_dir / TENSORBOARD, tmp / TENSORBOARD)
 
 
 def _record_failure(config, tmp, guard):
@@ -618,6 +631,7 @@ def model_card(config, model, metrics, exports, run_dir):
         f"- Data: {dataset_name(config)}"
         + (f" from `{config.data_dir}`" if config.data_dir
            else " (embedded renderer)" if config.dataset.startswith("shapes") else ""),
+        *_preset_line(config),
         f"- Model: `{type(model).__name__}`, input {model.image_shape}, latent_dim {model.latent_dim}, "
         f"beta {model.beta}, likelihood {model.likelihood}, {model.count_params():,} weights",
         f"- Training: {config.epochs} epochs x {config.steps_per_epoch} steps x {config.batch_size} "
@@ -643,6 +657,19 @@ def model_card(config, model, metrics, exports, run_dir):
         lines.append(f"\nTFLite decoder: max abs error {report.max_abs_error:.2g} vs Keras, "
                      f"{report.latency_ms:.2f} ms per image.")
     return "\n".join(lines) + "\n"
+
+
+def _preset_line(config):
+    """The model card's line naming the preset and what the run changed of it (none without
+    a preset)."""
+    from keras_gvae import presets
+
+    if config.preset is None:
+        return []
+    changed = presets.differences(config)
+    return [f"- Preset: `{config.preset}` (keras_gvae.presets)" + (
+        ", with " + ", ".join(f"{k}={json.dumps(v)}" for k, v in changed.items()) + " over it"
+        if changed else "")]
 
 
 def _cpu_count():

@@ -86,8 +86,9 @@ def _zoom(model, zoom):
     return zoom or (2 if model.image_shape[0] <= 32 else 1)
 
 
-def traversal_figure(model, x=None, values=None, zoom=None):
-    """One panel per renderer of the model ("main", and "sub" for GuidedVAE).
+def traversal_panels(model, x=None, values=None, zoom=None):
+    """``{decoder name: panel}``: one labelled traversal grid per renderer of the model
+    ("main", and "sub" for GuidedVAE).
 
     Each row sweeps one latent unit over ``values`` (default -2.5..2.5 in 9 steps)
     around the posterior mean of ``x`` (or zeros).
@@ -95,12 +96,17 @@ def traversal_figure(model, x=None, values=None, zoom=None):
     values = np.linspace(-2.5, 2.5, 9) if values is None else np.asarray(values)
     zoom = _zoom(model, zoom)
     labels = unit_labels(model)
-    panels = []
+    panels = {}
     for name in model.decoders():
         images = model.traverse(x=x, values=values, decoder=name)
         title = f"{name} decoder, z = {values[0]:+.1f} .. {values[-1]:+.1f}"
-        panels.append(labelled_panel(images, labels, title=title, zoom=zoom))
-    return side_by_side(panels)
+        panels[name] = labelled_panel(images, labels, title=title, zoom=zoom)
+    return panels
+
+
+def traversal_figure(model, x=None, values=None, zoom=None):
+    """The panels of :func:`traversal_panels` side by side."""
+    return side_by_side(list(traversal_panels(model, x=x, values=values, zoom=zoom).values()))
 
 
 def reconstruction_figure(model, x, zoom=None):

@@ -107,3 +107,74 @@ def test_real_dsprites_codes_match_the_renderer(tmp_path, shared_data):
     # The renderer differs from real dSprites by a handful of pixels, so the codes agree.
     assert result["pixels_differing"] < 20 and result["max_code_difference"] < 0.5
     assert {r["factor"] for r in result["factors"]} >= {"scale", "pos_x", "pos_y"}
+
+
+ATTRIBUTE_FIELDS = ("unit_accuracy", "leakage_accuracy", "majority_rate", "control_rate",
+                    "head_accuracy", "judge_accuracy")
+
+
+def check_supervised_run(run, out):
+    for attribute in run["attributes"]:
+        for field in ATTRIBUTE_FIELDS:
+            assert 0.0 <= run[f"{attribute}/{field}"] <= 1.0, (attribute, field)
+        assert run[f"{attribute}/leak_excess"] == pytest.approx(
+            run[f"{attribute}/leakage_accuracy"] - run[f"{attribute}/majority_rate"])
+        met = [run[f"{attribute}/meets_{t}"] for t in ("excitation", "leak", "control")]
+        assert all(isinstance(m, bool) for m in met) and run[f"{attribute}/meets_all"] == all(met)
+    from PIL import Image
+
+    with Image.open(out / run["figure"]) as image:
+        assert image.format == "PNG" and image.width > 2 * image.height > 0  # a panel per unit
+        image.verify()
+
+
+TOY_SUPERVISED = [*TOY, "--protocol", "smoke"]
+
+
+@pytest.mark.slow
+def test_supervised_attributes_on_the_shapes(tmp_path):
+    load_example("supervised_attributes").main(
+        [*TOY_SUPERVISED, "--experiments", "position", "--out", str(tmp_path)])
+    result = outputs(tmp_path, "supervised_attributes")
+    (run,) = result["runs"]
+    assert run["label"] == "position" and run["attributes"] == ["right_half", "bottom_half"]
+    assert (run["num_fit"], run["num_test"], run["latent_dim"], run["beta"]) == (200, 100, 4, 8.0)
+    assert run["model_kwargs/mmd_unbiased"] is True and run["lr_schedule"] == "cosine"
+    check_supervised_run(run, tmp_path)
+    assert run["figure"] == "sweep_position.png"
+    table = (tmp_path / "supervised_attributes.md").read_text()
+    assert "| position | right_half | 1 |" in table and "| position | bottom_half | 1 |" in table
+    assert "control (≥ 0.90)" in table and "CelebA" not in table
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_supervised_attributes_on_the_celeba_sample(tmp_path, shared_data):
+    load_example("supervised_attributes").main(
+        [*TOY_SUPERVISED, "--experiments", "celeba", "--celeba-dir",
+         str(shared_data / "celeba_sample"), "--out", str(tmp_path)])
+    (run,) = outputs(tmp_path, "supervised_attributes")["runs"]
+    assert run["attributes"] == ["Smiling", "Male"]
+    assert (run["num_fit"], run["num_test"]) == (160, 40)
+    check_supervised_run(run, tmp_path)
+    assert all(0.0 <= run[f"{a}/judge_test_accuracy"] <= 1.0 for a in run["attributes"])
+    assert "far too few" in (tmp_path / "supervised_attributes.md").read_text()
+
+
+def test_supervised_attributes_skips_an_absent_celeba_sample(tmp_path, capsys):
+    load_example("supervised_attributes").main(
+        ["--experiments", "celeba", "--celeba-dir", str(tmp_path / "nowhere"), "--out",
+         str(tmp_path)])
+    assert "skipping celeba: the CelebA sample folder" in capsys.readouterr().out
+    result = outputs(tmp_path, "supervised_attributes")
+    assert result["runs"] == [] and "nowhere" in result["skipped"]["celeba"]
+    assert "Skipped celeba" in (tmp_path / "supervised_attributes.md").read_text()
+
+
+def test_supervised_attributes_rejects_an_unknown_experiment():
+    script = load_example("supervised_attributes")
+    with pytest.raises(SystemExit) as exit_info:
+        script.parse_args(["--experiments", "position", "smiles"])
+    message = str(exit_info.value)
+    assert "\n" not in message and "'smiles'" in message
+    assert all(name in message for name in ("position", "shape+size", "celeba"))

@@ -1,4 +1,7 @@
+import dataclasses
 import json
+import shlex
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +14,8 @@ TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8", "--eval-
 
 def test_every_preset_is_listed_and_described():
     names = presets.list_presets()
-    assert {"guided-paper", "guided-shapes"} <= set(names)
+    assert {"guided-paper", "guided-shapes", "guided-mnist", "guided-omniglot",
+            "supervised-shapes", "supervised-position"} <= set(names)
     for name in names:
         text = presets.describe(name)
         assert text.startswith(name + ": ")
@@ -63,6 +67,13 @@ def test_gvae_train_uses_the_default_preset_and_flags_override_it(tmp_path):
                  "--out", str(tmp_path / "b")]) == 0
     config = _config(tmp_path / "b")
     assert config["model_kwargs"] == {**recipe, "sub_weight": 2} and config["seed"] == 5
+    assert config["preset"] == "guided-shapes" and "--seed 5" in config["command"]
+    card = (tmp_path / "b" / "MODEL_CARD.md").read_text()
+    tiny = "epochs=1, steps_per_epoch=2, batch_size=8"
+    assert f"- Preset: `guided-shapes` (keras_gvae.presets), with {tiny}, seed=5, " \
+        "model_kwargs.sub_weight=2 over it\n" in card
+    assert f"- Preset: `guided-shapes` (keras_gvae.presets), with {tiny} over it\n" in \
+        (tmp_path / "a" / "MODEL_CARD.md").read_text()
     assert main(["train", *TINY, "--preset", "none", "--out", str(tmp_path / "c")]) == 0
     config = _config(tmp_path / "c")
     assert config["preset"] is None and config["model_kwargs"] == {}
@@ -81,3 +92,80 @@ def test_presets_are_an_attribute_of_the_package():
     import keras_gvae
 
     assert keras_gvae.presets is presets
+
+
+SAVED = Path(__file__).resolve().parents[1] / "saved_models"
+
+
+def _reproduce_commands():
+    """``--out`` -> the argv of each ``gvae train`` line of saved_models/reproduce.sh."""
+    text = (SAVED / "reproduce.sh").read_text().replace("\\\n", " ")
+    commands = {}
+    for line in text.splitlines():
+        words = shlex.split(line, comments=True)
+        if words[:2] == ["gvae", "train"]:
+            argv = words[1:]
+            commands[argv[argv.index("--out") + 1]] = argv
+    return commands
+
+
+def _saved_config(run):
+    """The TrainConfig a shipped run's config.json records (read as `resume_config` reads
+    it: fields the run's version did not have yet keep their defaults, which is what it
+    did then)."""
+    from keras_gvae.training import TrainConfig
+
+    saved = json.loads((run / "config.json").read_text())
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    saved = {k: v for k, v in saved.items() if k in fields}
+    if isinstance(saved.get("attributes"), list):
+        saved["attributes"] = tuple(saved["attributes"])
+    return TrainConfig(**saved)
+
+
+def test_every_shipped_model_is_the_recipe_of_a_preset():
+    from keras_gvae.cli.main import build_parser
+    from keras_gvae.cli.train import RECIPE_FLAGS, _given_flags, config_from_args
+
+    runs = sorted(p for p in SAVED.iterdir() if (p / "config.json").exists())
+    commands = _reproduce_commands()
+    assert sorted(commands) == [f"saved_models/{run.name}" for run in runs]
+    for run in runs:
+        argv = commands[f"saved_models/{run.name}"]
+        # reproduce.sh names a preset and says only where the data is beside it.
+        assert "--preset" in argv and "--model-arg" not in argv
+        assert _given_flags(argv) & set(RECIPE_FLAGS) <= {"data_dir"}, run.name
+        args = build_parser().parse_args(argv)
+        args.argv = argv
+        reproduced = config_from_args(args)
+        saved = _saved_config(run)
+        assert saved.preset in (None, reproduced.preset), run.name  # older runs record none
+        # Every setting of the run (the recipe, the budget, the seed, what was written)
+        # but the command line itself and the progress bar.
+        ignore = {"command", "verbose", "preset"}
+        expected = {k: v for k, v in dataclasses.asdict(saved).items() if k not in ignore}
+        got = {k: v for k, v in dataclasses.asdict(reproduced).items() if k not in ignore}
+        assert got == expected, run.name
+        assert presets.differences(reproduced) == (
+            {"data_dir": reproduced.data_dir} if reproduced.data_dir else {}), run.name
+
+
+def test_no_readme_command_lists_model_arguments():
+    readme = (SAVED.parent / "README.md").read_text()
+    assert "--model-arg " not in readme.replace("`gvae train --model-arg NAME=VALUE`", "")
+
+
+def test_the_supervised_presets_are_not_defaults():
+    # ``--model supervised`` needs its --attributes: no recipe chooses them for it.
+    assert presets.default_preset("supervised", "shapes_binary") is None
+    assert presets.default_preset("supervised", "shapes_binary_upright") is None
+    config = presets.train_config("supervised-position", seed=2)
+    assert config.attributes == ("right_half", "bottom_half") and config.lr_schedule == "cosine"
+    assert presets.differences(config) == {"seed": 2}
+
+
+def test_differences_name_the_fields_and_model_arguments_changed():
+    config = presets.train_config("guided-shapes", seed=3, model_kwargs={"sub_weight": 2.0})
+    assert presets.differences(config) == {"seed": 3, "model_kwargs.sub_weight": 2.0}
+    assert presets.differences(presets.train_config("guided-shapes")) == {}
+    assert presets.differences(dataclasses.replace(config, preset=None)) == {}

@@ -65,20 +65,6 @@ class Context:
 
 
 # ---------------------------------------------------------------- groups
-def ground_truth(ctx):
-    if ctx.dataset == "shapes":
-        from keras_gvae.data.shapes import ShapesData
-
-        return ShapesData()  # the restricted variants are not full grids: no ground truth
-    if ctx.dataset == "dsprites":
-        from keras_gvae.data import DSpritesData
-
-        if ctx.args.data_dir is None:
-            raise ValueError("--dataset dsprites needs --data-dir with a dSprites .npz")
-        return DSpritesData(_find(ctx.args.data_dir, "*.npz", "dsprites"))
-    return None
-
-
 def disentanglement_group(ctx, names):
     from keras_gvae.evaluation import (
         evaluate_disentanglement,
@@ -86,8 +72,9 @@ def disentanglement_group(ctx, names):
         mutual_information_matrix,
         plot_mi_matrix,
     )
+    from keras_gvae.registry import ground_truth_data
 
-    gtd = ground_truth(ctx)
+    gtd = ground_truth_data(ctx.dataset, ctx.args.data_dir)
     if gtd is None:
         return {}
     if getattr(gtd, "is_full_grid", True) is False:
@@ -107,12 +94,13 @@ def disentanglement_group(ctx, names):
 
 def probes_group(ctx):
     from keras_gvae.evaluation import knn_probe_accuracy, linear_probe_accuracy
+    from keras_gvae.registry import label_names
 
     n = ctx.args.num_train or 5000
     x, y = ctx.labelled_sample(n + (ctx.args.num_test or 2000), ctx.args.seed)
     codes = ctx.representation(x)
     y = y.reshape(len(y), -1)
-    names = _label_names(ctx.dataset, y.shape[1])
+    names = label_names(ctx.dataset, y.shape[1])
     out = {}
     for j, name in enumerate(names):
         if len(np.unique(y[:, j])) < 2:
@@ -125,9 +113,10 @@ def probes_group(ctx):
 
 def few_shot_group(ctx):
     from keras_gvae.evaluation import few_shot_accuracy
+    from keras_gvae.registry import dataset_entry
 
     x, y = ctx.labelled_sample(ctx.args.num_test or 2000, ctx.args.seed + 7)
-    y = y.reshape(len(y), -1)[:, 1 if ctx.dataset.startswith("shapes") else 0]
+    y = y.reshape(len(y), -1)[:, dataset_entry(ctx.dataset).few_shot_column]
     codes = ctx.representation(x)
     pixels = x.reshape(len(x), -1)
     n_way = min(5, len(np.unique(y)))
@@ -141,13 +130,13 @@ def few_shot_group(ctx):
 
 
 def omniglot_group(ctx):
+    from keras_gvae.data.omniglot import find_one_shot_runs
     from keras_gvae.evaluation import omniglot_one_shot
 
     if ctx.args.data_dir is None or ctx.model.image_shape[-1] != 1:
         return {}
-    try:
-        runs = _find(ctx.args.data_dir, "all_runs.zip", "omniglot")
-    except FileNotFoundError:
+    runs = find_one_shot_runs(ctx.args.data_dir)
+    if runs is None:
         return {}
     r = omniglot_one_shot(runs, ctx.representation, image_size=ctx.model.image_shape[0])
     return {"omniglot/one_shot_error": r["error_rate"], "omniglot/pixel_error": r["pixel_error_rate"]}
@@ -239,27 +228,3 @@ def _unit_names(model):
     from keras_gvae.visualization import unit_labels
 
     return unit_labels(model)
-
-
-def _label_names(dataset, columns):
-    if dataset.startswith("shapes") and columns == 6:
-        from keras_gvae.data.shapes import FACTOR_NAMES
-
-        return list(FACTOR_NAMES)
-    if dataset == "mnist":
-        return ["digit"]
-    if dataset == "omniglot":
-        return ["alphabet", "character"][:columns]
-    return [f"label_{j}" for j in range(columns)]
-
-
-def _find(data_dir, pattern, subfolder):
-    root = Path(data_dir)
-    for folder in (root, root / subfolder, *sorted(root.glob(f"{subfolder}*"))):
-        if folder.is_file() and folder.match(pattern):
-            return folder
-        if folder.is_dir():
-            hits = sorted(folder.glob(pattern))
-            if hits:
-                return hits[0]
-    raise FileNotFoundError(f"no {pattern} found in {root} or {root / subfolder}")

@@ -79,7 +79,8 @@ def main(argv=None):
         except Exception as err:
             if not isinstance(err, expected_errors()):
                 raise
-            print(f"{prefix}: error: {one_line(err)}{_kept_note(err)}", file=sys.stderr)
+            print(f"{prefix}: error: {one_line(err)}{_flag_note(err)}{_kept_note(err)}",
+                  file=sys.stderr)
             return EXIT_ERROR
 
 
@@ -106,6 +107,19 @@ def one_line(err):
     if isinstance(err, OSError) and err.filename and str(err.filename) not in text:
         text = f"{text}: {err.filename}"
     return text or type(err).__name__
+
+
+# Parameters whose flag is not ``--`` + the name with dashes.
+FLAGS = {"model_kwargs": "--model-arg"}
+
+
+def _flag_note(err):
+    """`` (--flag)`` for a `keras_gvae.errors.ParameterError`: the library names the
+    parameter, the user typed the flag."""
+    parameter = getattr(err, "parameter", None)
+    if not isinstance(parameter, str):
+        return ""
+    return f" ({FLAGS.get(parameter, '--' + parameter.replace('_', '-'))})"
 
 
 def _kept_note(err):

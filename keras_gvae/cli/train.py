@@ -91,6 +91,13 @@ def add_arguments(parser):
                         "each with its GPUs; run the same command on each, the chief writes "
                         "the run directory); the --batch-size is the global batch, split "
                         "between the replicas (default: %(default)s)")
+    parser.add_argument("--tensorboard", action="store_true",
+                        help="also write TensorBoard summaries every epoch into "
+                        "RUN_DIR/tensorboard: every loss term and the learning rate (train/), "
+                        "the held-out loss terms with --save-best (validation/), and the "
+                        "reconstructions and each decoder's traversal as images; view them "
+                        "with `tensorboard --logdir RUN_DIR` (pip install tensorboard; while "
+                        "training they are in the run's .NAME.partial-* directory)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -106,7 +113,7 @@ RECIPE_FLAGS = {
 
 def run(args):
     from keras_gvae import presets
-    from keras_gvae.training import TrainConfig, read_metrics, train
+    from keras_gvae.training import read_metrics, train
 
     if args.list_presets:
         for name in presets.list_presets():
@@ -115,6 +122,23 @@ def run(args):
     given = _given_flags(args.argv)
     if args.resume:
         return _resume(args, given)
+    out = train(config_from_args(args, given))
+    if out is None:
+        return _worker_done()
+    metrics = read_metrics(out)
+    final = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics["final_epoch"].items()))
+    print(f"wrote {out} in {metrics['training_seconds']:.0f} s ({final})")
+    return 0
+
+
+def config_from_args(args, given=None):
+    """The :class:`keras_gvae.training.TrainConfig` that ``gvae train`` ``args`` stand for:
+    the preset named (or registered for ``--model`` on ``--dataset``), with the recipe flags
+    written on the command line (``given``, default: read from ``args.argv``) over it."""
+    from keras_gvae import presets
+    from keras_gvae.training import TrainConfig
+
+    given = _given_flags(args.argv) if given is None else given
     settings = {field: getattr(args, flag) for flag, field in RECIPE_FLAGS.items()}
     settings["model_kwargs"] = dict(args.model_arg)
     preset = args.preset
@@ -127,20 +151,14 @@ def run(args):
         overrides = {f: v for flag, f in RECIPE_FLAGS.items() if flag in given
                      for v in [settings[f]]}
         settings = presets.merged_settings(preset, overrides)
-    config = TrainConfig(
+    return TrainConfig(
         **settings, preset=preset, out=args.out, overwrite=args.overwrite,
         export=args.export, eval_images=args.eval_images, slim=args.slim,
         command=_command_line(args.argv), verbose=0 if args.quiet else "auto",
         precision=args.precision,
         backup_every=args.backup_every, save_best=args.save_best, strategy=args.strategy,
+        tensorboard=args.tensorboard,
     )
-    out = train(config)
-    if out is None:
-        return _worker_done()
-    metrics = read_metrics(out)
-    final = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics["final_epoch"].items()))
-    print(f"wrote {out} in {metrics['training_seconds']:.0f} s ({final})")
-    return 0
 
 
 def _resume(args, given):
@@ -156,7 +174,7 @@ def _resume(args, given):
         args.resume, epochs=args.epochs if "epochs" in given else None,
         verbose=0 if args.quiet else "auto", backup_every=args.backup_every,
         save_best=args.save_best, export=args.export, slim=args.slim,
-        command=_command_line(args.argv),
+        command=_command_line(args.argv), tensorboard=args.tensorboard,
     )
     out = train(config)
     if out is None:

@@ -38,6 +38,7 @@ from keras_gvae.data.loaders import (
     ArrayExamples,
     DatasetError,
     DatasetNotFoundError,
+    StreamExamples,
     candidate_dirs,
     center_crop_array,
     center_crop_square,
@@ -47,7 +48,6 @@ from keras_gvae.data.loaders import (
     resize_image,
     tfds_load,
     use_local_files,
-    with_info,
 )
 
 TFDS_NAME = "celeb_a"
@@ -303,4 +303,5 @@ def load_celeb_a(
         labels = tf.stack([tf.cast(ex["attributes"][n], tf.int32) for n in names])
         return image, labels
 
-    return with_info(ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE), attribute_names=names)
+    return StreamExamples(ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE),
+                          {"attribute_names": names})

@@ -54,6 +54,22 @@ class ArrayExamples:
     info: dict = dataclasses.field(default_factory=dict)
 
 
+@dataclasses.dataclass
+class StreamExamples:
+    """Unbatched examples streamed by a ``tf.data.Dataset`` (tfds, the shapes renderer).
+
+    Args:
+        dataset: tf.data.Dataset of unbatched ``(image, labels)``.
+        info: names describing the labels (e.g. ``attribute_names``), as for `ArrayExamples`.
+        endless: bool, an endless stream of independent random draws, which
+            `finish_pipeline` neither caches nor shuffles.
+    """
+
+    dataset: tf.data.Dataset
+    info: dict = dataclasses.field(default_factory=dict)
+    endless: bool = False
+
+
 def normalize_image_size(image_size: int | Sequence[int] | None) -> tuple[int, int] | None:
     """``None``, an int ``S`` (-> (S, S)) or ``(H, W)``; anything else is a `DatasetError`."""
     if image_size is None:
@@ -246,7 +262,7 @@ def to_unit_float(images: tf.Tensor) -> tf.Tensor:
 
 
 def finish_pipeline(
-    examples: ArrayExamples | tf.data.Dataset,
+    examples: ArrayExamples | StreamExamples | tf.data.Dataset,
     batch_size: int | None = 64,
     shuffle: bool = True,
     seed: int = 0,
@@ -260,8 +276,13 @@ def finish_pipeline(
     and gathered per batch, so nothing is copied and ``cache`` has nothing to add. Streams
     (tfds) are cached after decoding and resizing, then shuffled with a buffer of
     ``min(shuffle_buffer, size)`` elements. Endless streams of independent random draws
-    (`mark_endless`) are neither cached nor shuffled: each element is already a fresh
-    uniform draw. ``batch_size=None`` yields single examples.
+    (``StreamExamples(endless=True)``) are neither cached nor shuffled: each element is
+    already a fresh uniform draw. ``batch_size=None`` yields single examples.
+
+    The examples' ``info`` names are set as attributes of the returned dataset (e.g.
+    ``ds.attribute_names``) for convenience; they do not survive a further ``.map()``, so
+    code that transforms the dataset should keep ``examples.info`` (or
+    ``keras_gvae.data.load(..., with_info=True)``'s) instead.
     """
     if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
         raise DatasetError(f"batch_size must be a positive int or None, got {batch_size!r}")
@@ -283,8 +304,9 @@ def finish_pipeline(
         ds = ds.map(gather, num_parallel_calls=autotune)
         info = examples.info
     else:
-        ds = examples
-        endless = getattr(examples, "_keras_gvae_endless", False)
+        if isinstance(examples, tf.data.Dataset):
+            examples = StreamExamples(examples)
+        ds, endless = examples.dataset, examples.endless
         if cache and not endless:
             ds = ds.cache()
         if shuffle and not endless:
@@ -294,20 +316,8 @@ def finish_pipeline(
         if batch_size is not None:
             ds = ds.batch(batch_size, drop_remainder=drop_remainder)
         ds = ds.map(lambda x, y: (to_unit_float(x), y), num_parallel_calls=autotune)
-        info = getattr(examples, "_keras_gvae_info", {})
+    info = examples.info
     ds = ds.prefetch(autotune)
     for key, value in info.items():
         setattr(ds, key, value)
-    return ds
-
-
-def mark_endless(ds: tf.data.Dataset) -> tf.data.Dataset:
-    """Marks an endless stream of i.i.d. draws, which `finish_pipeline` must not cache."""
-    ds._keras_gvae_endless = True
-    return ds
-
-
-def with_info(ds: tf.data.Dataset, **info) -> tf.data.Dataset:
-    """Attaches names (``attribute_names`` ...) that `finish_pipeline` copies to its output."""
-    ds._keras_gvae_info = info
     return ds

@@ -29,6 +29,7 @@ from keras_gvae.data.loaders import (
     ArrayExamples,
     DatasetError,
     DatasetNotFoundError,
+    StreamExamples,
     candidate_dirs,
     check_split,
     normalize_image_size,
@@ -37,7 +38,6 @@ from keras_gvae.data.loaders import (
     resize_image,
     tfds_load,
     use_local_files,
-    with_info,
 )
 
 TFDS_NAME = "omniglot"
@@ -78,6 +78,16 @@ def find_omniglot_archive(data_dir: str | os.PathLike | None, split: str) -> Pat
         return None
     for directory in candidate_dirs(data_dir, ALIASES):
         for candidate in (directory / f"{base}.zip", directory / base):
+            if candidate.exists():
+                return candidate
+    return None
+
+
+def find_one_shot_runs(data_dir: str | os.PathLike | None) -> Path | None:
+    """Lake's 20 one-shot runs, ``all_runs.zip`` (preferred) or its unpacked ``all_runs/``
+    folder, in a candidate folder (``data_dir`` or its ``omniglot`` sub-folder), or None."""
+    for directory in candidate_dirs(data_dir, ALIASES):
+        for candidate in (directory / "all_runs.zip", directory / "all_runs"):
             if candidate.exists():
                 return candidate
     return None
@@ -154,4 +164,4 @@ def load_omniglot(
         return resize_image(image, size), tf.cast(labels, tf.int32)
 
     ds = ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
-    return with_info(ds, alphabet_names=ALPHABET_NAMES)
+    return StreamExamples(ds, {"alphabet_names": ALPHABET_NAMES})

@@ -35,16 +35,16 @@ from keras_gvae.data.loaders import (
     DEFAULT_SHUFFLE_BUFFER,
     ArrayExamples,
     DatasetError,
+    StreamExamples,
     check_source,
     finish_pipeline,
-    mark_endless,
     normalize_image_size,
     resize_image,
 )
 from keras_gvae.data.mnist import load_mnist
 from keras_gvae.data.omniglot import load_omniglot
 
-Loader = Callable[..., ArrayExamples | tf.data.Dataset]
+Loader = Callable[..., ArrayExamples | StreamExamples]
 
 
 def load_shapes(
@@ -57,7 +57,7 @@ def load_shapes(
     shuffle: bool = True,
     num_examples: int | None = None,
     variant: str = "shapes",
-) -> tf.data.Dataset:
+) -> StreamExamples:
     """Unbatched shapes from the embedded renderer (`keras_gvae.data.shapes.make_dataset`).
 
     Nothing is read from disk, so ``data_dir`` is ignored and ``source="tfds"`` is an error;
@@ -79,7 +79,7 @@ def load_shapes(
     size = normalize_image_size(image_size)
     if size is not None:
         ds = ds.map(lambda x, y: (resize_image(x, size), y), num_parallel_calls=tf.data.AUTOTUNE)
-    return mark_endless(ds) if num_examples is None else ds
+    return StreamExamples(ds, endless=num_examples is None)
 
 
 LOADERS: dict[str, Loader] = {
@@ -112,8 +112,9 @@ def load(
     attributes: Sequence[str] | None = None,
     source: str = "auto",
     drop_remainder: bool = False,
+    with_info: bool = False,
     **kwargs,
-) -> tf.data.Dataset:
+) -> tf.data.Dataset | tuple[tf.data.Dataset, dict]:
     """A batched, shuffled, cached and prefetched dataset of ``(images, labels)``.
 
     Args:
@@ -135,12 +136,19 @@ def load(
             as labels, in this order. Default None: all of them (celeb_a), latents (shapes).
         source: "auto" (default), "local" or "tfds".
         drop_remainder: bool, drop the last incomplete batch. Default False.
+        with_info: bool, default False: also return a dict describing the dataset, as
+            ``tfds.load(..., with_info=True)`` does: ``name``, ``split``, ``endless`` (an
+            endless stream of fresh draws, the shapes) and the names of its labels
+            (``attribute_names`` for CelebA, ``alphabet_names`` for Omniglot).
         **kwargs: ``shuffle_buffer`` (int, default 10000, buffer of streamed data); other
             keywords go to the dataset's loader (e.g. ``num_examples`` for shapes).
 
     Returns:
-        tf.data.Dataset of (float32 (B, H, W, C) images in [0, 1], int32 labels). CelebA
-        datasets carry ``attribute_names``, Omniglot ones ``alphabet_names``.
+        tf.data.Dataset of (float32 (B, H, W, C) images in [0, 1], int32 labels), and the
+        info dict when ``with_info=True``. For convenience the returned dataset also carries
+        the label names as attributes (``ds.attribute_names`` for CelebA,
+        ``ds.alphabet_names`` for Omniglot); they are lost by a further ``ds.map(...)``,
+        while the info dict is not.
 
     Raises:
         DatasetError: unknown name, split, source or attribute; malformed files.
@@ -168,7 +176,9 @@ def load(
         shuffle=shuffle,
         **kwargs,
     )
-    return finish_pipeline(
+    if isinstance(examples, tf.data.Dataset):
+        examples = StreamExamples(examples)
+    ds = finish_pipeline(
         examples,
         batch_size=batch_size,
         shuffle=shuffle,
@@ -177,3 +187,7 @@ def load(
         drop_remainder=drop_remainder,
         shuffle_buffer=shuffle_buffer,
     )
+    if not with_info:
+        return ds
+    endless = isinstance(examples, StreamExamples) and examples.endless
+    return ds, {"name": name, "split": split, "endless": endless, **examples.info}

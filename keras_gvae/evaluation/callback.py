@@ -25,7 +25,9 @@ class DisentanglementCallback(keras.callbacks.Callback):
     ``(z_mean, z_log_var)``; observations are encoded in chunks of ``encode_batch_size``.
     Results (keys of ``evaluate_disentanglement``, e.g. ``"mig"``, ``"dci/completeness"``)
     are written into ``logs``, so they reach ``History`` and callbacks placed after this one
-    (e.g. ``CSVLogger``), and optionally to TensorBoard. Metrics run on epochs 0,
+    (e.g. ``CSVLogger``, or :class:`keras_gvae.callbacks.TensorBoard`, which writes them as
+    ``epoch_mig`` ... beside the loss terms), and optionally to TensorBoard by itself
+    (``log_dir``). Metrics run on epochs 0,
     ``every_n_epochs``, ``2 * every_n_epochs`` ... (Keras' ``epoch % freq == 0`` convention)
     and on the last epoch; other epochs log NaN so every History list stays one per epoch.
 
@@ -105,19 +107,14 @@ class DisentanglementCallback(keras.callbacks.Callback):
 
     def _write_summaries(self, results: dict[str, float], epoch: int) -> None:
         import tensorflow as tf
-        from tensorflow.core.framework import summary_pb2
 
-        # tf.summary.scalar needs the tensorboard package; tf.summary.write with the scalar
-        # plugin's metadata writes the same event without it.
-        metadata = summary_pb2.SummaryMetadata(
-            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
-            data_class=summary_pb2.DATA_CLASS_SCALAR,
-        )
+        from keras_gvae import summaries
+
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
         with self._writer.as_default():
             for key, value in results.items():
-                tf.summary.write(key, tf.constant(value, tf.float32), step=epoch, metadata=metadata)
+                summaries.scalar(key, value, step=epoch)
         self._writer.flush()
 
     def on_train_end(self, logs=None):

@@ -90,6 +90,10 @@ class GuidanceDecoder(keras.layers.Layer):
             (``p_k = g_k z_k + d_k``).
         template_init: "zeros" (the template's bias starts at 0: a grey image; the default)
             or "centred" (the logits of a centred Gaussian blob, :func:`centred_blob_logits`).
+        basis_gain: float >= 0, the gain of the basis' orthogonal initialisation (its rows
+            start with this norm, in logits per unit of ``z_cont``). Defaults to 4.0, the
+            authors' code; 0 starts the basis at zero, so the content units change nothing
+            until it has learned.
         **kwargs: standard Keras layer arguments.
 
     Call arguments:
@@ -110,6 +114,7 @@ class GuidanceDecoder(keras.layers.Layer):
         max_translation=MAX_TRANSLATION,
         transform_map="mlp",
         template_init="zeros",
+        basis_gain=4.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -137,6 +142,9 @@ class GuidanceDecoder(keras.layers.Layer):
         if template_init not in TEMPLATE_INITS:
             raise ValueError(f"template_init must be one of {TEMPLATE_INITS}; got {template_init!r}")
         self.template_init = template_init
+        self.basis_gain = float(basis_gain)
+        if self.basis_gain < 0:
+            raise ValueError(f"basis_gain must be >= 0; got {basis_gain!r}")
         # === Layers ===
         self.warp = AffineSpatialTransformer(name="warp", dtype=self.dtype_policy)
 
@@ -145,7 +153,8 @@ class GuidanceDecoder(keras.layers.Layer):
         p, h = self.num_deformation, self.hidden_units
         self.basis = self.add_weight(
             shape=(self.num_content, pixels),
-            initializer=keras.initializers.Orthogonal(gain=4.0),
+            initializer=(keras.initializers.Orthogonal(gain=self.basis_gain) if self.basis_gain
+                         else "zeros"),
             name="basis",
         )
         bias_init = "zeros"
@@ -236,6 +245,7 @@ class GuidanceDecoder(keras.layers.Layer):
                 "max_translation": self.max_translation,
                 "transform_map": self.transform_map,
                 "template_init": self.template_init,
+                "basis_gain": self.basis_gain,
             }
         )
         return config

@@ -54,6 +54,9 @@ class GuidedVAE(VAE):
         template_init: how the content template's bias starts: "zeros" (a grey image, the
             authors' code and the default) or "centred" (a centred Gaussian blob, so the warp
             has edges to move from the first step).
+        basis_gain: float >= 0, the norm each row of the content basis starts with
+            (orthogonal initialisation; 4.0, the authors' code and the default); 0 starts the
+            basis at zero, so the warp of the template is all the sub-decoder can use at first.
         sub_input: what the sub-decoder reads: "sample" (the reparameterised ``z``, the
             paper, the default) or "mean" (the posterior mean).
         content_gradient: float in [0, 1], the factor on the sub-decoder loss's gradient
@@ -83,6 +86,7 @@ class GuidedVAE(VAE):
         max_translation=1.5,
         transform_map="mlp",
         template_init="zeros",
+        basis_gain=4.0,
         sub_input="sample",
         content_gradient=1.0,
         **kwargs,
@@ -106,6 +110,7 @@ class GuidedVAE(VAE):
         self.max_translation = float(max_translation)
         self.transform_map = transform_map
         self.template_init = template_init
+        self.basis_gain = float(basis_gain)
         if sub_input not in SUB_INPUTS:
             raise ValueError(f"sub_input must be one of {SUB_INPUTS}; got {sub_input!r}")
         self.content_gradient = float(content_gradient)
@@ -125,6 +130,7 @@ class GuidedVAE(VAE):
             max_translation=self.max_translation,
             transform_map=self.transform_map,
             template_init=self.template_init,
+            basis_gain=self.basis_gain,
             # float32 under every policy: the warp's pixel coordinates need its precision.
             dtype="float32",
             name="guidance_decoder",
@@ -181,6 +187,7 @@ class GuidedVAE(VAE):
                 "max_translation": self.max_translation,
                 "transform_map": self.transform_map,
                 "template_init": self.template_init,
+                "basis_gain": self.basis_gain,
                 "sub_input": self.sub_input,
                 "content_gradient": self.content_gradient,
             }

@@ -131,3 +131,16 @@ def test_grey_or_corrupt_faces_are_named(tmp_path, files):
     (tmp_path / "img_align_celeba" / "000002.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     with pytest.raises(DatasetError, match="000002.png: not a readable image"):
         load("celeb_a", data_dir=tmp_path)
+
+
+def test_with_info_returns_the_names_explicitly(tmp_path, files):
+    faces, signs = _faces(), _signs()
+    for name, face in zip(_names(), faces, strict=True):
+        files.png(tmp_path / "img_align_celeba" / name, face)
+    (tmp_path / "list_attr_celeba.txt").write_text(_attr_txt(signs))
+    ds, info = load("celeb_a", data_dir=tmp_path, image_size=8, attributes=["Male", "Smiling"],
+                    with_info=True)
+    assert info == {"name": "celeb_a", "split": "train", "endless": False,
+                    "attribute_names": ["Male", "Smiling"]}
+    # The attribute set on the dataset is a convenience a .map() drops; the info stays.
+    assert not hasattr(ds.map(lambda x, y: (x, y)), "attribute_names")

@@ -71,3 +71,11 @@ def test_shapes_entry(files):
     assert set(np.unique(y.numpy())) <= {0, 1}
     with pytest.raises(DatasetError, match="no tfds source"):
         load("shapes", source="tfds")
+
+
+def test_with_info_says_the_shapes_stream_is_endless_and_a_fixed_sample_is_not():
+    ds, info = load("shapes", batch_size=4, with_info=True)
+    assert info == {"name": "shapes", "split": "train", "endless": True}
+    assert ds.cardinality() == tf.data.INFINITE_CARDINALITY
+    fixed, info = load("shapes", batch_size=4, num_examples=8, with_info=True)
+    assert info["endless"] is False and len(list(fixed)) == 2

@@ -10,6 +10,7 @@ import pytest
 
 from keras_gvae.data import shapes
 from keras_gvae.data.ground_truth_data import GroundTruthData
+from keras_gvae.data.shapes.renderer import _render_values as render_values
 
 SAMPLE = (
     Path(__file__).resolve().parents[2].parent
@@ -134,8 +135,8 @@ def test_square_quarter_turn_and_ellipse_half_turn_are_symmetries():
     zeros = np.zeros(len(scale))
     for shape, period in [(0, np.pi / 2), (1, np.pi)]:
         kinds = np.full(len(scale), shape)
-        upright = shapes._render_values(kinds, angle=zeros, **values)
-        turned = shapes._render_values(kinds, angle=zeros + period, **values)
+        upright = render_values(kinds, angle=zeros, **values)
+        turned = render_values(kinds, angle=zeros + period, **values)
         np.testing.assert_array_equal(upright, turned)
     # On the grid, 10 steps (92.3 degrees) is close to, not equal to, the upright square.
     grid = latents(0, np.arange(6), 0, 16, 16)

@@ -141,7 +141,27 @@ def test_centred_template_starts_as_a_centred_blob():
 def test_options_round_trip_through_the_config():
     layer = GuidanceDecoder(image_shape=(16, 16, 1), num_content=3, transforms=ISOTROPIC,
                             max_scale=2.0, max_translation=1.0, transform_map="linear",
-                            template_init="centred")
+                            template_init="centred", basis_gain=0.5)
     clone = run_layer_serialization_test(layer)
-    for key in ("max_scale", "max_translation", "transform_map", "template_init"):
+    for key in ("max_scale", "max_translation", "transform_map", "template_init", "basis_gain"):
         assert getattr(clone, key) == getattr(layer, key)
+
+
+def test_basis_gain_sets_the_norm_of_the_basis_rows():
+    z = np.random.RandomState(0).normal(size=(4, 3)).astype("float32")
+    for gain in (4.0, 1.0):
+        layer = GuidanceDecoder(image_shape=(16, 16, 1), num_content=3, basis_gain=gain)
+        layer.build()
+        basis = layer.basis.numpy()
+        # Orthogonal rows of norm `gain`: B B^T = gain^2 I.
+        np.testing.assert_allclose(basis @ basis.T, gain ** 2 * np.eye(3), atol=1e-4 * gain ** 2)
+    assert make().basis_gain == 4.0  # the authors' gain is the default
+    # Gain 0: a zero basis, so the template is sigmoid(bias) whatever the content units say.
+    layer = GuidanceDecoder(image_shape=(16, 16, 1), num_content=3, basis_gain=0.0,
+                            template_init="centred")
+    layer.build()
+    assert np.all(layer.basis.numpy() == 0)
+    template = layer.content(z).numpy()
+    np.testing.assert_allclose(template, np.broadcast_to(template[:1], template.shape), atol=1e-7)
+    with pytest.raises(ValueError, match="basis_gain must be >= 0"):
+        GuidanceDecoder(image_shape=(16, 16, 1), num_content=3, basis_gain=-1.0)
