@@ -43,17 +43,16 @@ def restore(model, backup_dir):
     if state is None:
         return 0
     if model.optimizer is not None and not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
+        with model.distribute_strategy.scope():  # its variables are the strategy's
+            model.optimizer.build(model.trainable_variables)
     model.load_weights(Path(backup_dir) / state["weights"])
-    generators = _seed_generators(model)
     seeds = state.get("seed_states", [])
-    if len(seeds) != len(generators):
+    if len(seeds) != len(_seed_generators(model)):
         raise ValueError(
             f"{backup_dir}: the backup has {len(seeds)} random-seed states; expected "
-            f"{len(generators)} for this model"
+            f"{len(_seed_generators(model))} for this model"
         )
-    for generator, value in zip(generators, seeds, strict=True):
-        generator.state.assign(keras.ops.convert_to_tensor(value, dtype=generator.state.dtype))
+    set_seed_states(model, seeds)
     return int(state["steps"])
 
 
@@ -66,6 +65,12 @@ def _seed_generators(model):
 def seed_states(model):
     """The positions of ``model``'s noise generators, as lists of ints."""
     return [keras.ops.convert_to_numpy(g.state.value).tolist() for g in _seed_generators(model)]
+
+
+def set_seed_states(model, states):
+    """Puts ``model``'s noise generators at ``states`` (as :func:`seed_states` gives them)."""
+    for generator, value in zip(_seed_generators(model), states, strict=True):
+        generator.state.assign(keras.ops.convert_to_tensor(value, dtype=generator.state.dtype))
 
 
 def save(model, backup_dir, steps, seeds=None):

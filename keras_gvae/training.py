@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import shutil
 import time
@@ -25,9 +26,10 @@ MODEL_NAMES = model_names()
 LR_SCHEDULES = ("constant", "cosine")
 # Keras dtype policies a run may train in (the model's ``dtype``; see VAE's docstring).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-# ``--strategy``: one device, or tf.distribute.MirroredStrategy over every visible GPU (or
-# every logical CPU device when there is no GPU).
-STRATEGIES = ("default", "mirrored")
+# ``--strategy``: one device; tf.distribute.MirroredStrategy over every visible GPU (or
+# every logical CPU device when there is no GPU); MultiWorkerMirroredStrategy over the
+# machines of TF_CONFIG (see keras_gvae.distributed).
+STRATEGIES = ("default", "mirrored", "multi-worker")
 
 
 @dataclasses.dataclass
@@ -220,11 +222,16 @@ def learning_rate(rate, schedule="constant", total_steps=None):
 
 
 def distribution_strategy(name="default"):
-    """The ``tf.distribute`` strategy ``name`` stands for: "default" (one device) or
-    "mirrored" (every visible GPU, else every logical CPU device; the global batch is split
-    between the replicas)."""
+    """The ``tf.distribute`` strategy ``name`` stands for: "default" (one device),
+    "mirrored" (every visible GPU, else every logical CPU device) or "multi-worker" (every
+    worker of TF_CONFIG, each with its local GPUs or its CPU; made once per process, before
+    any other TensorFlow operation). The global batch is split between the replicas."""
     import tensorflow as tf
 
+    if name == "multi-worker":
+        from keras_gvae.distributed import multi_worker_strategy
+
+        return multi_worker_strategy()
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -261,7 +268,8 @@ def _build_model(config, input_shape):
 
 
 def train(config: TrainConfig) -> Path:
-    """Trains a model as ``config`` says and writes a run directory; returns its path.
+    """Trains a model as ``config`` says and writes a run directory; returns its path (None
+    on the workers of a multi-worker run other than the chief, which write no run directory).
 
     The run directory holds model.keras, history.csv, metrics.json, config.json,
     reconstructions.png and traversal.png (and, with ``config.tensorboard``, the event
@@ -283,6 +291,12 @@ def train(config: TrainConfig) -> Path:
         from keras_gvae.export.tflite import require_litert
 
         require_litert()
+    if config.strategy == "multi-worker":
+        from keras_gvae.distributed import is_chief
+
+        # Made first: the strategy configures TensorFlow's collective ops at start-up.
+        if not is_chief(distribution_strategy(config.strategy)):
+            return _train_as_worker(config)
     out = Path(config.out) if config.out else default_run_dir(config)
     key = resume_key(config)
     source = Path(config.resume) if config.resume else None
@@ -293,6 +307,17 @@ def train(config: TrainConfig) -> Path:
     ) as tmp:
         _train_into(config, out, tmp)
     return out
+
+
+def _train_as_worker(config):
+    """A multi-worker run on a worker other than the chief: the same training, written to a
+    temporary folder removed at the end (the chief writes the run directory). A resumed run
+    takes the chief's state (see `fit_resumable`). Returns None."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="gvae-worker-") as tmp:
+        _train_into(config, None, Path(tmp))
+    return None
 
 
 def resume_config(run_dir, epochs=None, **settings):
@@ -390,6 +415,12 @@ def fit_resumable(model, train_ds, config, run_dir, callbacks=(), validation_dat
 
     backup_dir = Path(run_dir) / BACKUP
     done = backup.restore(model, backup_dir)
+    fit = model.fit
+    if config.strategy == "multi-worker":
+        from keras_gvae.distributed import fit_across_workers, sync_restore
+
+        done = sync_restore(model, done)  # every worker goes on from the chief's backup
+        fit = functools.partial(fit_across_workers, model)
     keeper = backup.TrainingBackup(backup_dir, every=config.backup_every, initial_steps=done)
     epoch_steps = config.steps_per_epoch
     _drop_history_after(Path(run_dir) / "history.csv", done // epoch_steps)
@@ -399,7 +430,7 @@ def fit_resumable(model, train_ds, config, run_dir, callbacks=(), validation_dat
         # A resume in the middle of an epoch first finishes that epoch (its history.csv row
         # then averages the steps after the resume only).
         last = epoch + 1 if offset else config.epochs
-        history = model.fit(
+        history = fit(
             train_ds.skip(epoch * epoch_steps + offset),
             initial_epoch=epoch,
             epochs=last,
@@ -449,8 +480,15 @@ def _train_into(config, out, tmp):
     start = time.perf_counter()
     histories, done = fit_resumable(model, train_ds, config, tmp, callbacks, validation)
     seconds = time.perf_counter() - start
-    if guard.failure is not None:
+    if guard.failure is not None and out is not None:
         _record_failure(config, tmp, guard)
+    if out is None:  # a multi-worker run's other worker: the chief writes the rest
+        if guard.failure is not None:
+            from keras_gvae.callbacks import NonFiniteLossError
+
+            raise NonFiniteLossError(f"{guard.message()}; the chief keeps the last good backup",
+                                     step=guard.failure[0], terms=sorted(guard.failure[2]))
+        return
     history = _final_history(histories, tmp / "history.csv")
     # model.keras holds the optimizer state; the noise generators' positions after training
     # (before the evaluation draws more), which it does not hold, are kept for `--resume`.
@@ -460,6 +498,10 @@ def _train_into(config, out, tmp):
                                        "seed_states": backup.seed_states(model)})
     # Saved first: from here on a failure keeps the directory (see `train`).
     save_model_atomic(slim_copy(model) if config.slim else model, tmp / "model.keras")
+    if config.strategy == "multi-worker":
+        from keras_gvae.distributed import local_copy
+
+        model = local_copy(model)  # evaluated, drawn and exported outside the strategy
     evaluation = model.evaluate(
         eval_images, eval_targets, batch_size=config.batch_size, verbose=0, return_dict=True
     )

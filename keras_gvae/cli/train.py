@@ -86,9 +86,11 @@ def add_arguments(parser):
                         "is replaced by the longer run once that is complete) or an interrupted "
                         "one's .NAME.partial-*, with its settings and optimizer state")
     parser.add_argument("--strategy", choices=STRATEGIES, default=d.strategy,
-                        help="default (one device) or mirrored (every visible GPU; the "
-                        "--batch-size is the global batch, split between them) "
-                        "(default: %(default)s)")
+                        help="default (one device), mirrored (every visible GPU) or "
+                        "multi-worker (every machine of the TF_CONFIG environment variable, "
+                        "each with its GPUs; run the same command on each, the chief writes "
+                        "the run directory); the --batch-size is the global batch, split "
+                        "between the replicas (default: %(default)s)")
     parser.add_argument("--tensorboard", action="store_true",
                         help="also write TensorBoard summaries every epoch into "
                         "RUN_DIR/tensorboard: every loss term and the learning rate (train/), "
@@ -121,6 +123,8 @@ def run(args):
     if args.resume:
         return _resume(args, given)
     out = train(config_from_args(args, given))
+    if out is None:
+        return _worker_done()
     metrics = read_metrics(out)
     final = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics["final_epoch"].items()))
     print(f"wrote {out} in {metrics['training_seconds']:.0f} s ({final})")
@@ -173,9 +177,16 @@ def _resume(args, given):
         command=_command_line(args.argv), tensorboard=args.tensorboard,
     )
     out = train(config)
+    if out is None:
+        return _worker_done()
     metrics = read_metrics(out)
     print(f"wrote {out}, resumed from step {metrics['resumed_from_step']}, in "
           f"{metrics['training_seconds']:.0f} s")
+    return 0
+
+
+def _worker_done():
+    print("worker done; the chief writes the run directory")
     return 0
 
 

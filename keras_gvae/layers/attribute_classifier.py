@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 
 @keras.saving.register_keras_serializable(package="keras_gvae")
@@ -33,6 +34,9 @@ class AttributeClassifier(keras.layers.Layer):
         self.batch_norm = bool(batch_norm)
         self.negative_slope = float(negative_slope)
         # === Layers ===
+        # Several replicas (a distribution strategy) share the batch statistics of the global
+        # batch, so they normalise as one device does.
+        synchronized = tf.distribute.get_strategy().num_replicas_in_sync > 1
         self.hidden = []
         for i, units in enumerate(self.hidden_units):
             # Sublayers share this layer's dtype policy (not the global one).
@@ -40,7 +44,8 @@ class AttributeClassifier(keras.layers.Layer):
             if self.batch_norm:
                 # momentum 0.9 is PyTorch's default (0.1), which the authors' heads use.
                 block.append(keras.layers.BatchNormalization(
-                    momentum=0.9, name=f"batch_norm_{i}", dtype=self.dtype_policy))
+                    momentum=0.9, synchronized=synchronized, name=f"batch_norm_{i}",
+                    dtype=self.dtype_policy))
             block.append(keras.layers.LeakyReLU(
                 self.negative_slope, name=f"leaky_relu_{i}", dtype=self.dtype_policy))
             self.hidden.append(block)
