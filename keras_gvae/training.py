@@ -129,7 +129,8 @@ class TrainConfig:
 
 
 def model_arguments(model):
-    """Names of the constructor arguments of ``--model``'s class and its bases."""
+    """Names of the constructor arguments of ``--model``'s class and its bases, with the
+    flat shorthands a class accepts through ``**kwargs`` (its ``FLAT_ARGUMENTS``)."""
     import inspect
 
     names = set()
@@ -139,6 +140,7 @@ def model_arguments(model):
                 p.name for p in inspect.signature(cls.__init__).parameters.values()
                 if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "self"
             }
+            names |= set(cls.__dict__.get("FLAT_ARGUMENTS", ()))
     return names
 
 

@@ -1,4 +1,4 @@
-"""Models of keras_gvae: VAE / beta-VAE and Guided-VAE."""
+"""Models of keras_gvae: VAE / beta-VAE and Guided-VAE, and the supervised model's terms."""
 
 from keras_gvae.models.backbones import (
     conv64_decoder,
@@ -9,10 +9,23 @@ from keras_gvae.models.backbones import (
 )
 from keras_gvae.models.guided_vae import GuidedVAE
 from keras_gvae.models.supervised_guided_vae import SupervisedGuidedVAE
-from keras_gvae.models.vae import VAE
+from keras_gvae.models.terms import (
+    AdversarialInhibition,
+    Excitation,
+    InhibitionTerm,
+    LinearWarmup,
+    MMDInhibition,
+)
+from keras_gvae.models.vae import VAE, LatentCode
 
 __all__ = [
+    "AdversarialInhibition",
+    "Excitation",
     "GuidedVAE",
+    "InhibitionTerm",
+    "LatentCode",
+    "LinearWarmup",
+    "MMDInhibition",
     "SupervisedGuidedVAE",
     "VAE",
     "conv64_decoder",

@@ -14,7 +14,6 @@ DEFAULT_TRANSFORMS = ("scale", "rotation", "translation")
 SUB_INPUTS = ("sample", "mean")
 
 
-
 @keras.saving.register_keras_serializable(package="keras_gvae")
 class GuidedVAE(VAE):
     """Unsupervised Guided-VAE (Ding et al., "Guided Variational Autoencoder for
@@ -91,11 +90,12 @@ class GuidedVAE(VAE):
         content_gradient=1.0,
         **kwargs,
     ):
-        # === Config === (read by create_guidance_layers during VAE.__init__)
+        super().__init__(input_shape=input_shape, latent_dim=latent_dim, **kwargs)
+        # === Config ===
         self.transforms = tuple(transforms)
         self.parameter_names = transform_parameter_names(self.transforms)
         self.num_deformation = len(self.parameter_names)
-        if int(latent_dim) <= self.num_deformation:
+        if self.latent_dim <= self.num_deformation:
             raise ValueError(
                 f"latent_dim={latent_dim} leaves no content unit: the transforms "
                 f"{self.transforms} use {self.num_deformation} deformation units "
@@ -113,17 +113,15 @@ class GuidedVAE(VAE):
         self.basis_gain = float(basis_gain)
         if sub_input not in SUB_INPUTS:
             raise ValueError(f"sub_input must be one of {SUB_INPUTS}; got {sub_input!r}")
+        self.sub_input = sub_input
         self.content_gradient = float(content_gradient)
         if not 0.0 <= self.content_gradient <= 1.0:
             raise ValueError(f"content_gradient must be in [0, 1]; got {content_gradient!r}")
-        self.sub_input = sub_input
-        super().__init__(input_shape=input_shape, latent_dim=latent_dim, **kwargs)
 
-    def create_guidance_layers(self):
         # === Layers ===
         self.guidance_decoder = GuidanceDecoder(
             image_shape=self.image_shape,
-            num_content=self.latent_dim - self.num_deformation,
+            num_content=self.num_content,
             transforms=self.transforms,
             hidden_units=self.transform_hidden_units,
             max_scale=self.max_scale,
@@ -135,6 +133,7 @@ class GuidedVAE(VAE):
             dtype="float32",
             name="guidance_decoder",
         )
+        self.check_decoder("sub", self.sub_decode)
 
     @property
     def num_content(self):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -20,6 +21,15 @@ SUM_OF_SQUARES_SCALE = math.sqrt(0.5)
 # so Keras' default 2**15 overflows the float16 weight gradients and the first steps are
 # skipped (all of the first 4 on a 28x28 VAE); the dynamic scale still grows from here.
 INITIAL_LOSS_SCALE = 2.0**8
+
+
+class LatentCode(NamedTuple):
+    """One encoding of a batch: the reparameterised sample ``z`` and the posterior's
+    ``z_mean`` and ``z_log_var``, each (batch, latent_dim) float32."""
+
+    z: tf.Tensor
+    z_mean: tf.Tensor
+    z_log_var: tf.Tensor
 
 
 def loss_scaled(optimizer, initial_scale=INITIAL_LOSS_SCALE):
@@ -43,7 +53,28 @@ class VAE(keras.Model):
     summed over latent units; both are averaged over the batch. Each term is reported as
     a metric (``loss``, ``reconstruction``, ``kl``).
 
-    Subclasses add guidance through one hook, :meth:`guidance_terms`.
+    Extending: a subclass creates its layers in its own ``__init__`` after
+    ``super().__init__()`` and builds them there (``layer.build(shape)``, or
+    :meth:`check_decoder` for a renderer; nothing in this constructor calls back into the
+    subclass), lists the metrics it reports in the class constant
+    ``METRIC_NAMES`` (names that depend on the instance: add trackers with
+    :meth:`add_metrics`), and then uses one of two extension points:
+
+    - The loss hook, :meth:`guidance_terms`: extra terms for a sampled code, handed in
+      explicitly as ``z``, ``z_mean`` and ``z_log_var``. It returns the weighted sum added
+      to the loss and the named terms to report. :meth:`compute_loss_terms` (the negative
+      ELBO plus the hook) is what the default :meth:`train_step` minimises and
+      :meth:`test_step` reports; :class:`GuidedVAE` is built this way.
+    - Taking over the step, for multi-phase training: override :meth:`train_step` (and
+      :meth:`test_step` if evaluation differs) and write it with the helpers
+      :meth:`unpack_batch` (checked images and labels), :meth:`encode_and_sample` (the
+      sampled code as a :class:`LatentCode`, to hand to later phases),
+      :meth:`compute_loss_terms` (with ``code=``), :meth:`minimize` (one update of some
+      variables by some optimizer, with the replica and loss scaling) and
+      :meth:`update_metrics`. Extra optimizers are declared by overriding
+      :meth:`optimizer_variables`; ``compile`` then accepts them by name (default: copies
+      of ``optimizer``), builds and saves them. :class:`SupervisedGuidedVAE` is built this
+      way (three phases, three optimizers).
 
     Args:
         input_shape: tuple (H, W, C) of the images. Picks the built-in backbone
@@ -130,12 +161,19 @@ class VAE(keras.Model):
         self.z_log_var_head = keras.layers.Dense(
             self.latent_dim, name="z_log_var", dtype="float32"
         )
-        self.create_guidance_layers()
         self.seed_generator = keras.random.SeedGenerator(seed)
 
         # === Metrics ===
-        self.loss_trackers = {n: keras.metrics.Mean(name=n) for n in self.METRIC_NAMES}
-        self.build((None, *self.image_shape))
+        self.loss_trackers = {}
+        self.add_metrics(self.METRIC_NAMES)
+
+        # === Build === (the backbone only: subclasses build their own layers)
+        with keras.name_scope(self.name, caller=self):
+            self._encode_unchecked(tf.zeros((1, *self.image_shape)))
+        self.check_decoder("main", self.decode)
+        # Not through self.build(): Keras locks a layer's state after build(), and
+        # subclasses add their layers after this constructor.
+        self.built = True
 
     @property
     def validate_inputs(self):
@@ -149,48 +187,84 @@ class VAE(keras.Model):
         self.train_function = self.test_function = self.predict_function = None
 
     def compile(self, optimizer="rmsprop", **kwargs):
-        """``keras.Model.compile``; under "mixed_float16" (with ``auto_scale_loss``, the
-        default) the optimizer is wrapped in a ``LossScaleOptimizer`` starting at
-        ``INITIAL_LOSS_SCALE``."""
-        if self.dtype_policy.name == "mixed_float16" and kwargs.get("auto_scale_loss", True):
-            optimizer = loss_scaled(optimizer)
-        super().compile(optimizer=optimizer, **kwargs)
+        """``keras.Model.compile``, with the extra optimizers of :meth:`optimizer_variables`.
+
+        Each extra optimizer is passed by its name (default: a copy of ``optimizer``).
+        Under "mixed_float16" (with ``auto_scale_loss``, the default) every optimizer is
+        wrapped in a ``LossScaleOptimizer`` starting at ``INITIAL_LOSS_SCALE``. Every
+        optimizer is built on its variables, inside the model's distribution strategy.
+        """
+        extra = {name: kwargs.pop(name, None) for name in self._extra_optimizer_names()}
+        scale = self.dtype_policy.name == "mixed_float16" and kwargs.get("auto_scale_loss", True)
+        super().compile(optimizer=loss_scaled(optimizer) if scale else optimizer, **kwargs)
+        for name, given in extra.items():
+            given = clone_optimizer(self.optimizer) if given is None else keras.optimizers.get(given)
+            setattr(self, name, loss_scaled(given) if scale else given)
+        with self.distribute_strategy.scope():
+            for name, variables in self.optimizer_variables().items():
+                if not getattr(self, name).built:
+                    getattr(self, name).build(variables)
+
+    def get_compile_config(self):
+        config = super().get_compile_config()
+        if config is not None:
+            for name in self._extra_optimizer_names():
+                config[name] = keras.saving.serialize_keras_object(getattr(self, name))
+        return config
 
     def compile_from_config(self, config):
         # keras.Model's own skips a custom compile() on load; this one is a thin wrapper.
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
+        config = dict(config)
+        optimizers = {
+            name: keras.saving.deserialize_keras_object(config.pop(name))
+            for name in self.optimizer_variables() if config.get(name) is not None
+        }
+        self.compile(**optimizers, **keras.saving.deserialize_keras_object(config))
+
+    def optimizer_variables(self):
+        """``{optimizer attribute: the variables it trains}``; here ``{"optimizer": every
+        trainable variable}``. A subclass whose step updates parts of the model with
+        optimizers of their own adds them (and may narrow ``"optimizer"``'s share)."""
+        return {"optimizer": self.trainable_variables}
+
+    def _extra_optimizer_names(self):
+        return [name for name in self.optimizer_variables() if name != "optimizer"]
 
     # ------------------------------------------------------------------ hooks
-    def create_guidance_layers(self):
-        """Hook: subclasses create their guidance layers here (called in ``__init__``)."""
-
     def guidance_terms(self, x, z, z_mean, z_log_var, training=False):
-        """Hook: extra loss terms of a guided model.
+        """The loss hook: extra loss terms for a batch and its sampled code.
+
+        Args:
+            x: the checked images (batch, H, W, C).
+            z: the reparameterised sample (batch, latent_dim) the negative ELBO uses.
+            z_mean, z_log_var: the posterior's parameters.
+            training: bool, the layers' training mode.
 
         Returns:
-            ``(weighted_sum, terms)``: the scalar added to the negative ELBO, and a dict of
-            the unweighted scalar terms to report (keys in ``METRIC_NAMES``).
+            ``(weighted_sum, terms)``: the scalar added to the negative ELBO (None: nothing
+            is added), and a dict of the terms to report (each a scalar, or a ``(values,
+            sample_weight)`` pair for a weighted mean), every key in :attr:`metric_names`.
         """
-        return tf.constant(0.0), {}
+        return None, {}
 
     def decoders(self):
         """Named renderers ``z -> images`` that :meth:`traverse` can sweep."""
         return {"main": self.decode}
 
     # ------------------------------------------------------------------ build / call
+    def check_decoder(self, name, render):
+        """Builds a renderer ``z -> images`` (a :meth:`decoders` entry) on a zero code and
+        checks that it outputs images shaped ``input_shape``."""
+        with keras.name_scope(self.name, caller=self):
+            out = render(tf.zeros((1, self.latent_dim)))
+        if tuple(out.shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"The {name} decoder must output images shaped {self.image_shape}; "
+                f"it outputs {tuple(out.shape[1:])}"
+            )
+
     def build(self, input_shape=None):
-        if self.built:
-            return
-        z_mean, _ = self._encode_unchecked(tf.zeros((1, *self.image_shape)))
-        for name, render in self.decoders().items():
-            out = render(z_mean)
-            if tuple(out.shape[1:]) != self.image_shape:
-                raise ValueError(
-                    f"The {name} decoder must output images shaped {self.image_shape}; "
-                    f"it outputs {tuple(out.shape[1:])}"
-                )
+        # Every layer is built by the constructors (see the class docstring).
         self.built = True
 
     def call(self, inputs, training=None):
@@ -351,13 +425,26 @@ class VAE(keras.Model):
         return x
 
     # ------------------------------------------------------------------ losses
-    def compute_loss_terms(self, x, training=False):
-        """All loss terms for a batch of images, as a dict of scalars (``loss`` is the total)."""
+    def encode_and_sample(self, x, training=False):
+        """The posterior of checked images ``x`` and one reparameterised sample of it, as
+        a :class:`LatentCode` (for a step that hands the sampled code to later phases)."""
         z_mean, z_log_var = self._encode_unchecked(x, training=training)
-        z = self.reparameterize(z_mean, z_log_var)
+        return LatentCode(self.reparameterize(z_mean, z_log_var), z_mean, z_log_var)
+
+    def compute_loss_terms(self, x, training=False, code=None):
+        """All loss terms for a batch of images, as a dict (``loss`` is the total): the
+        negative ELBO (:meth:`elbo_terms`) and the terms of :meth:`guidance_terms`.
+
+        ``code`` (a :class:`LatentCode`, default: :meth:`encode_and_sample` of ``x``) is the
+        sampled code the terms are computed for.
+        """
+        if code is None:
+            code = self.encode_and_sample(x, training=training)
+        z, z_mean, z_log_var = code
         terms = self.elbo_terms(x, z, z_mean, z_log_var, training=training)
         guidance, extra = self.guidance_terms(x, z, z_mean, z_log_var, training=training)
-        terms["loss"] = terms["loss"] + guidance
+        if guidance is not None:
+            terms["loss"] = terms["loss"] + guidance
         terms.update(extra)
         return terms
 
@@ -404,37 +491,67 @@ class VAE(keras.Model):
         z_log_var = tf.cast(self.z_log_var_head(features), tf.float32)
         return z_mean, z_log_var
 
-    def _batch_images(self, data):
-        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        x = self.check_images(x)
-        return self.check_values(x) if self.validate_inputs else x
-
     # ------------------------------------------------------------------ Keras steps
+    def unpack_batch(self, data):
+        """``(x, y)`` of a batch: the images checked (see :meth:`check_images`; their values
+        too with ``validate_inputs``) and the labels, or None."""
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        x = self.check_images(x)
+        return (self.check_values(x) if self.validate_inputs else x), y
+
+    def minimize(self, loss, variables, tape, optimizer=None):
+        """One update of ``variables`` by ``optimizer`` (default: ``self.optimizer``) down
+        the gradient of ``loss``, a scalar recorded by ``tape`` (a ``tf.GradientTape``; call
+        this after its ``with`` block).
+
+        Handles what every step needs: the gradient is divided by the number of replicas
+        (they are summed across replicas, so the update follows the global batch's mean),
+        scaled by a ``LossScaleOptimizer``'s loss scale (mixed_float16; ``apply`` unscales
+        it), and sparse gradients are made dense when there are several replicas.
+        """
+        optimizer = self.optimizer if optimizer is None else optimizer
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        # The gradient of optimizer.scale_loss(loss / replicas), seeded at ``loss``.
+        seed = optimizer.scale_loss(tf.ones_like(loss)) / replicas
+        grads = tape.gradient(loss, variables, output_gradients=seed)
+        optimizer.apply(dense_across_replicas(grads, replicas), variables)
+
+    def add_metrics(self, names):
+        """Adds a ``keras.metrics.Mean`` tracker for each of ``names`` (terms a step reports)."""
+        for name in names:
+            self.loss_trackers[name] = keras.metrics.Mean(name=name)
+
+    @property
+    def metric_names(self):
+        """tuple of the names this model reports: ``METRIC_NAMES`` and any added later."""
+        return tuple(self.loss_trackers)
+
     @property
     def metrics(self):
         return list(self.loss_trackers.values())
 
+    def update_metrics(self, terms):
+        """Updates the trackers with ``terms`` (name -> scalar, or a ``(values,
+        sample_weight)`` pair for a weighted mean) and returns every metric's result."""
+        for name, value in terms.items():
+            if name not in self.loss_trackers:
+                raise ValueError(
+                    f"{type(self).__name__} reports the term {name!r}, which has no metric; "
+                    "add its name to METRIC_NAMES (or call add_metrics in __init__)"
+                )
+            values = value if isinstance(value, tuple) else (value,)
+            self.loss_trackers[name].update_state(*values)
+        return {m.name: m.result() for m in self.metrics}
+
     def train_step(self, data):
-        x = self._batch_images(data)
+        x, _ = self.unpack_batch(data)
         with tf.GradientTape() as tape:
             terms = self.compute_loss_terms(x, training=True)
-            # Gradients are summed over replicas: scale so the update uses the global mean.
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            scaled = terms["loss"] / replicas
-            # A LossScaleOptimizer (mixed_float16) scales the loss; others return it as is.
-            scaled = self.optimizer.scale_loss(scaled)
-        grads = dense_across_replicas(tape.gradient(scaled, self.trainable_variables), replicas)
-        self.optimizer.apply(grads, self.trainable_variables)
-        return self._update_trackers(terms)
+        self.minimize(terms["loss"], self.trainable_variables, tape)
+        return self.update_metrics(terms)
 
     def test_step(self, data):
-        return self._update_trackers(self.compute_loss_terms(self._batch_images(data)))
-
-    def _update_trackers(self, terms):
-        for name, value in terms.items():
-            if name in self.loss_trackers:
-                self.loss_trackers[name].update_state(value)
-        return {m.name: m.result() for m in self.metrics}
+        return self.update_metrics(self.compute_loss_terms(self.unpack_batch(data)[0]))
 
     # ------------------------------------------------------------------ config
     def get_config(self):
@@ -462,6 +579,12 @@ class VAE(keras.Model):
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+def clone_optimizer(optimizer):
+    """A fresh optimizer with ``optimizer``'s config (no state)."""
+    optimizer = keras.optimizers.get(optimizer)
+    return type(optimizer).from_config(optimizer.get_config())
 
 
 def dense_across_replicas(grads, replicas):

@@ -12,11 +12,8 @@ class AttributeGuidedVAE(GuidedVAE):
     """A stand-in for SupervisedGuidedVAE: named attributes with sigmoid heads on ``z``."""
 
     def __init__(self, attributes=("small", "round", "left"), **kwargs):
-        self.attributes = tuple(attributes)
         super().__init__(**kwargs)
-
-    def create_guidance_layers(self):
-        super().create_guidance_layers()
+        self.attributes = tuple(attributes)
         self.attribute_head = keras.layers.Dense(len(self.attributes), name="attribute_head")
         self.attribute_head.build((None, self.latent_dim))
 

@@ -240,7 +240,7 @@ def test_inhibition_options_warmup_adversary_steps_and_input():
     # Warm-up: no inhibition at step 0, half of it at step 5.
     _, objective = model.inhibition_terms(z, z_mean, targets, mask)
     assert float(objective) == 0.0
-    model.optimizer.iterations.assign(5)
+    model.iterations.assign(5)  # the model's own step counter (not the optimizer's)
     inhibition, objective = model.inhibition_terms(z, z_mean, targets, mask)
     from keras_gvae.losses import group_mmd
     mmd = sum(float(group_mmd(np.delete(z_mean.numpy(), u, axis=1), targets[:, k] * mask[:, k],
