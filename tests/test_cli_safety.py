@@ -153,11 +153,11 @@ def test_a_missing_data_dir_is_refused_at_once_and_nothing_is_created(tmp_path, 
 
 # ---------------------------------------------------------------- case 5: --export
 def test_export_without_litert_is_refused_before_training(tmp_path, monkeypatch, capsys):
-    from keras_gvae import training
+    from keras_gvae.training import loop
 
     monkeypatch.setitem(sys.modules, "ai_edge_litert", None)
     monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
-    monkeypatch.setattr(training, "training_data", lambda config: pytest.fail("trained anyway"))
+    monkeypatch.setattr(loop, "training_data", lambda config: pytest.fail("trained anyway"))
     assert main(["train", *TINY, "--export", "--out", str(tmp_path / "run")]) == 2
     assert 'pip install "keras_gvae[litert]"' in err_line(capsys)
     assert list(tmp_path.iterdir()) == []

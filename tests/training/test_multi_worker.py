@@ -27,7 +27,7 @@ WORKER = textwrap.dedent(
     """
     import json, os, sys
     import keras, numpy as np
-    from keras_gvae import training
+    from keras_gvae.training import loop as training
     from keras_gvae.cli.main import main
 
     fit_resumable = training.fit_resumable

@@ -1,0 +1,72 @@
+"""``gvae train`` as a Python function: data, model, fit, and a complete run directory.
+
+The modules, one job each: `config` (`TrainConfig`, its checks, reading a run's settings back
+to resume it), `build` (the data pipeline, the model built and compiled in its distribution
+strategy, the learning-rate schedule), `loop` (`train`: the fit loop with backups, resume,
+NaN stops and the best model, into an atomically renamed run directory) and `card` (the model
+card and the metrics of a finished run).
+
+Example:
+>>> from keras_gvae.training import TrainConfig, train
+>>> run_dir = train(TrainConfig(epochs=1, steps_per_epoch=10))  # doctest: +SKIP
+"""
+
+from keras_gvae.training.build import (
+    build_model,
+    distribution_strategy,
+    learning_rate,
+    make_pipeline,
+    training_data,
+)
+from keras_gvae.training.card import model_card, read_metrics, slim_copy
+from keras_gvae.training.config import (
+    LR_SCHEDULES,
+    MODEL_NAMES,
+    NOT_IN_RESUME_KEY,
+    PRECISIONS,
+    STRATEGIES,
+    TrainConfig,
+    dataset_name,
+    default_run_dir,
+    model_arguments,
+    model_registry,
+    resume_config,
+    resume_key,
+)
+from keras_gvae.training.loop import (
+    BACKUP,
+    BEST,
+    TENSORBOARD,
+    TRAINING_STATE,
+    fit_resumable,
+    train,
+)
+
+__all__ = [
+    "BACKUP",
+    "BEST",
+    "LR_SCHEDULES",
+    "MODEL_NAMES",
+    "NOT_IN_RESUME_KEY",
+    "PRECISIONS",
+    "STRATEGIES",
+    "TENSORBOARD",
+    "TRAINING_STATE",
+    "TrainConfig",
+    "build_model",
+    "dataset_name",
+    "default_run_dir",
+    "distribution_strategy",
+    "fit_resumable",
+    "learning_rate",
+    "make_pipeline",
+    "model_arguments",
+    "model_card",
+    "model_registry",
+    "read_metrics",
+    "resume_config",
+    "resume_key",
+    "slim_copy",
+    "train",
+    "training_data",
+]
