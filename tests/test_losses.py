@@ -1,8 +1,10 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from keras_gvae import losses
+from tests import closed_forms
 
 tfd = tfp.distributions
 
@@ -15,11 +17,11 @@ def test_gaussian_kl_closed_form_equals_tfp():
         tfd.MultivariateNormalDiag(mean, tf.exp(0.5 * log_var)),
         tfd.MultivariateNormalDiag(tf.zeros(7)),
     )
-    np.testing.assert_allclose(losses.gaussian_kl(mean, log_var), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(closed_forms.gaussian_kl(mean, log_var), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_gaussian_kl_is_zero_at_the_prior():
-    np.testing.assert_allclose(losses.gaussian_kl(tf.zeros((3, 4)), tf.zeros((3, 4))), 0.0)
+    np.testing.assert_allclose(closed_forms.gaussian_kl(tf.zeros((3, 4)), tf.zeros((3, 4))), 0.0)
 
 
 def test_bernoulli_nll_equals_tfp_and_sums_over_pixels():
@@ -27,11 +29,11 @@ def test_bernoulli_nll_equals_tfp_and_sums_over_pixels():
     logits = rng.normal(size=(4, 5, 5, 2)).astype("float32")
     x = (rng.random((4, 5, 5, 2)) > 0.5).astype("float32")
     expected = -tfd.Independent(tfd.Bernoulli(logits=logits), 3).log_prob(x)
-    np.testing.assert_allclose(losses.bernoulli_nll(x, logits), expected, rtol=1e-5)
+    np.testing.assert_allclose(closed_forms.bernoulli_nll(x, logits), expected, rtol=1e-5)
     probs = tf.sigmoid(logits)
-    np.testing.assert_allclose(losses.bernoulli_nll_from_probs(x, probs), expected, rtol=1e-4)
+    np.testing.assert_allclose(closed_forms.bernoulli_nll_from_probs(x, probs), expected, rtol=1e-4)
     # Zero logits: every pixel costs log 2.
-    np.testing.assert_allclose(losses.bernoulli_nll(x, np.zeros_like(x)), 50 * np.log(2.0), rtol=1e-6)
+    np.testing.assert_allclose(closed_forms.bernoulli_nll(x, np.zeros_like(x)), 50 * np.log(2.0), rtol=1e-6)
 
 
 def test_gaussian_nll_equals_tfp():
@@ -39,7 +41,7 @@ def test_gaussian_nll_equals_tfp():
     mean = rng.random((3, 4, 4, 1)).astype("float32")
     x = rng.random((3, 4, 4, 1)).astype("float32")
     expected = -tfd.Independent(tfd.Normal(mean, 0.3), 3).log_prob(x)
-    np.testing.assert_allclose(losses.gaussian_nll(x, mean, 0.3), expected, rtol=1e-5)
+    np.testing.assert_allclose(closed_forms.gaussian_nll(x, mean, 0.3), expected, rtol=1e-5)
 
 
 def test_orthogonality_penalty_zero_for_orthonormal_positive_otherwise():
@@ -52,3 +54,73 @@ def test_orthogonality_penalty_zero_for_orthonormal_positive_otherwise():
     skewed[1] += 0.5 * skewed[0]
     # <b0, b1 + 0.5 b0> = 0.5, counted for (0, 1) and (1, 0).
     np.testing.assert_allclose(float(losses.orthogonality_penalty(skewed)), 1.0, rtol=1e-5)
+
+
+def test_group_mmd_closed_forms():
+    from keras_gvae.losses import MMD_BANDWIDTHS, group_mmd
+
+    # Two points, one per group: 2 * sum_s (1 - exp(-d^2 / (2 s^2))).
+    d = 1.3
+    z = np.array([[0.0, 0.0], [d, 0.0]], "float32")
+    got = float(group_mmd(z, np.array([1.0, 0.0], "float32"), np.array([0.0, 1.0], "float32")))
+    expected = 2 * sum(1 - np.exp(-(d**2) / (2 * s * s)) for s in MMD_BANDWIDTHS)
+    assert got == pytest.approx(expected, rel=1e-5)
+    # Groups with the same empirical distribution (each point twice, once per group): 0.
+    rng = np.random.default_rng(0)
+    pts = rng.normal(size=(5, 3)).astype("float32")
+    both = np.concatenate([pts, pts])
+    pos = np.r_[np.ones(5), np.zeros(5)].astype("float32")
+    assert float(group_mmd(both, pos, 1 - pos)) == pytest.approx(0.0, abs=1e-5)
+    # Swapping the groups changes nothing; an empty group contributes nothing but its partner.
+    a = float(group_mmd(z, np.array([1.0, 0.0], "float32"), np.array([0.0, 1.0], "float32")))
+    b = float(group_mmd(z, np.array([0.0, 1.0], "float32"), np.array([1.0, 0.0], "float32")))
+    assert a == pytest.approx(b, rel=1e-6)
+
+
+def test_group_mmd_standardized_is_scale_free_and_equals_mmd_of_standardized_codes():
+    from keras_gvae.losses import group_mmd
+
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(12, 3)).astype("float32") * np.array([1.0, 3.0, 0.2], "float32")
+    z[:6] += np.array([0.5, 0.0, 0.1], "float32")
+    pos = np.r_[np.ones(6), np.zeros(6)].astype("float32")
+    # By hand: population standard deviation over the whole batch, variance + epsilon.
+    by_hand = (z - z.mean(0)) / np.sqrt(z.var(0) + 1e-4)
+    expected = float(group_mmd(by_hand, pos, 1 - pos))
+    assert float(group_mmd(z, pos, 1 - pos, standardize=True)) == pytest.approx(expected, rel=1e-4)
+    # Shrinking every code (the route to posterior collapse) leaves it unchanged (up to
+    # epsilon, here made negligible); the plain MMD falls towards zero.
+    small = 0.05 * z
+    exact = float(group_mmd(z, pos, 1 - pos, standardize=True, epsilon=1e-10))
+    assert float(group_mmd(small, pos, 1 - pos, standardize=True, epsilon=1e-10)) == pytest.approx(exact, rel=1e-3)
+    assert float(group_mmd(small, pos, 1 - pos)) < 0.2 * float(group_mmd(z, pos, 1 - pos))
+
+
+def test_group_mmd_unbiased_closed_form_and_zero_mean_where_the_biased_one_pulls_codes_together():
+    from keras_gvae.losses import MMD_BANDWIDTHS, group_mmd
+
+    def k(a, b):
+        return sum(np.exp(-np.sum((a - b) ** 2) / (2 * s * s)) for s in MMD_BANDWIDTHS)
+
+    # By hand, groups {0, 1} and {2, 3}: within-group pairs without i = j.
+    z = np.array([[0.0], [0.4], [1.5], [2.5]], "float32")
+    pos = np.array([1, 1, 0, 0], "float32")
+    cross = np.mean([k(z[i], z[j]) for i in (0, 1) for j in (2, 3)])
+    expected = k(z[0], z[1]) + k(z[2], z[3]) - 2 * cross
+    assert float(group_mmd(z, pos, 1 - pos, unbiased=True)) == pytest.approx(expected, rel=1e-5)
+    # A group with one member has no within-group pair: no estimate, 0.
+    assert float(group_mmd(z, np.array([1, 0, 0, 0], "float32"), np.array([0, 1, 1, 1], "float32"),
+                           unbiased=True)) == 0.0
+    # Both groups from one distribution: the V-statistic's mean is (sum p^2 + sum n^2)
+    # (k(a, a) - E k(a, b)) > 0 and shrinks with the codes (the pull towards collapse);
+    # the U-statistic's mean is zero at any scale.
+    rng = np.random.default_rng(0)
+    draws = [(rng.normal(size=(64, 3)).astype("float32"), (rng.random(64) < 0.5).astype("float32"))
+             for _ in range(200)]
+
+    def mean_of(scale, unbiased):
+        return np.mean([float(group_mmd(scale * z, g, 1 - g, unbiased=unbiased)) for z, g in draws])
+
+    assert mean_of(1.0, False) > 0.15 and mean_of(0.1, False) < 0.25 * mean_of(1.0, False)
+    for scale in (1.0, 0.1):
+        assert abs(mean_of(scale, True)) < 0.01  # standard error of the mean ~0.003
