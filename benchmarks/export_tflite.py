@@ -179,13 +179,22 @@ def main(argv=None):
         f"| {name} | {decoder_bytes / 1024:.0f} (float32 weights) | {ms:.3f} |"
         for name, ms in keras_rows
     ]
-    lines.append(f"| SavedModel `decode` signature (in-process, every signature's variables) "
-                 f"| {saved_bytes / 1024:.0f} (whole SavedModel) | {saved_ms:.3f} |")
+    lines.append(
+        f"| SavedModel `decode` signature (in-process, every signature's variables) "
+        f"| {saved_bytes / 1024:.0f} (whole SavedModel) | {saved_ms:.3f} |"
+    )
     decoders = [r for r in reports if r.part == "decoder"]
-    lines += ["", "Speed-up of each TFLite decoder over the Keras decoder for one image "
-              "(the eager `model.decode` call / the traced `tf.function`):", ""]
-    lines += [f"- {r.quantize or 'none'}: {keras_rows[0][1] / r.latency_ms:.1f}x / "
-              f"{keras_rows[1][1] / r.latency_ms:.1f}x" for r in decoders]
+    lines += [
+        "",
+        "Speed-up of each TFLite decoder over the Keras decoder for one image "
+        "(the eager `model.decode` call / the traced `tf.function`):",
+        "",
+    ]
+    lines += [
+        f"- {r.quantize or 'none'}: {keras_rows[0][1] / r.latency_ms:.1f}x / "
+        f"{keras_rows[1][1] / r.latency_ms:.1f}x"
+        for r in decoders
+    ]
     lines += [
         "",
         "## TFLite (LiteRT interpreter)",

@@ -53,8 +53,9 @@ def table(results=RESULTS):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--name", help="label of this run in the results")
-    p.add_argument("--table", action="store_true",
-                   help="print the results file as a markdown table and exit")
+    p.add_argument(
+        "--table", action="store_true", help="print the results file as a markdown table and exit"
+    )
     p.add_argument("--model", default="guided", choices=("guided", "vae", "beta-vae"))
     p.add_argument("--beta", type=float, default=None)
     p.add_argument("--latent-dim", type=int, default=10)
@@ -99,16 +100,24 @@ def main(argv=None):
     from keras_gvae.training import TrainConfig, build_model, make_pipeline
 
     config = TrainConfig(
-        model=args.model, beta=args.beta, latent_dim=args.latent_dim, seed=args.seed,
-        epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, lr_schedule=args.lr_schedule, model_kwargs=model_kwargs,
+        model=args.model,
+        beta=args.beta,
+        latent_dim=args.latent_dim,
+        seed=args.seed,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        lr_schedule=args.lr_schedule,
+        model_kwargs=model_kwargs,
     )
     keras.utils.set_random_seed(config.seed)
     train = make_pipeline(config, config.seed, config.batch_size).repeat()
     model = build_model(config, (64, 64, 1))
     start = time.perf_counter()
-    history = model.fit(train, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-                        verbose=0)
+    history = model.fit(
+        train, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, verbose=0
+    )
     seconds = time.perf_counter() - start
     if args.save:
         model.save(args.save)
@@ -116,8 +125,9 @@ def main(argv=None):
     # Held-out images: a stream with a seed no training run uses (10,000 + training seed).
     held = make_pipeline(config, 10_000 + config.seed, 256, drop_remainder=False)
     images = np.concatenate([x.numpy() for x, _ in held.take(-(-args.eval_images // 256))])
-    evaluation = model.evaluate(images[: args.eval_images], batch_size=256, verbose=0,
-                                return_dict=True)
+    evaluation = model.evaluate(
+        images[: args.eval_images], batch_size=256, verbose=0, return_dict=True
+    )
 
     data = ShapesData()
     factors, observations = data.sample(args.mig_points, np.random.RandomState(args.mig_seed))
@@ -138,13 +148,17 @@ def main(argv=None):
         "final_loss": float(history.history["loss"][-1]),
         "heldout": {k: round(float(v), 2) for k, v in evaluation.items()},
         "mig": round(float(np.mean(gaps)), 4),
-        "mig_per_factor": dict(zip(data.factor_names, [round(float(g), 3) for g in gaps],
-                                   strict=True)),
-        "unit_of_factor": dict(zip(data.factor_names, [int(u) for u in np.argmax(mi, axis=0)],
-                                   strict=True)),
+        "mig_per_factor": dict(
+            zip(data.factor_names, [round(float(g), 3) for g in gaps], strict=True)
+        ),
+        "unit_of_factor": dict(
+            zip(data.factor_names, [int(u) for u in np.argmax(mi, axis=0)], strict=True)
+        ),
         # The two most informative units per factor and their MI (nats).
-        "top2": {name: [[int(u), round(float(mi[u, k]), 3)] for u in np.argsort(-mi[:, k])[:2]]
-                 for k, name in enumerate(data.factor_names)},
+        "top2": {
+            name: [[int(u), round(float(mi[u, k]), 3)] for u in np.argsort(-mi[:, k])[:2]]
+            for k, name in enumerate(data.factor_names)
+        },
         "mig_points": args.mig_points,
         "mig_seed": args.mig_seed,
         "date": time.strftime("%Y-%m-%d %H:%M"),

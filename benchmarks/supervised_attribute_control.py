@@ -61,15 +61,29 @@ def main(argv=None):
     parser.add_argument("--attributes", default="is_heart,large")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--config", default="{}", help="JSON of extra SupervisedGuidedVAE arguments")
-    parser.add_argument("--clip-norm", type=float, default=None, help="Adam's global_clipnorm (default: none)")
-    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
-                        help="Adam's learning-rate schedule (cosine: decay to 0 over --steps)")
+    parser.add_argument(
+        "--config", default="{}", help="JSON of extra SupervisedGuidedVAE arguments"
+    )
+    parser.add_argument(
+        "--clip-norm", type=float, default=None, help="Adam's global_clipnorm (default: none)"
+    )
+    parser.add_argument(
+        "--lr-schedule",
+        choices=LR_SCHEDULES,
+        default="constant",
+        help="Adam's learning-rate schedule (cosine: decay to 0 over --steps)",
+    )
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=0, help="training seed (data order, initial weights)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="training seed (data order, initial weights)"
+    )
     parser.add_argument("--eval-images", type=int, default=5000)
-    parser.add_argument("--save", default=None, help="also save the trained model to this .keras path")
-    parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "supervised_attribute_control.md"))
+    parser.add_argument(
+        "--save", default=None, help="also save the trained model to this .keras path"
+    )
+    parser.add_argument(
+        "--output", default=str(REPO / "benchmarks" / "results" / "supervised_attribute_control.md")
+    )
     args = parser.parse_args(argv)
 
     import keras
@@ -82,9 +96,18 @@ def main(argv=None):
     options = json.loads(args.config)
     factor_values = shapes.VARIANTS[args.variant]
     keras.utils.set_random_seed(args.seed)
-    data = shapes.make_dataset(batch_size=args.batch_size, seed=args.seed, attributes=attrs, factor_values=factor_values)
-    model = keras_gvae.SupervisedGuidedVAE(**{"input_shape": (64, 64, 1), "latent_dim": 10, "attributes": attrs,
-                                              "seed": args.seed, **options})
+    data = shapes.make_dataset(
+        batch_size=args.batch_size, seed=args.seed, attributes=attrs, factor_values=factor_values
+    )
+    model = keras_gvae.SupervisedGuidedVAE(
+        **{
+            "input_shape": (64, 64, 1),
+            "latent_dim": 10,
+            "attributes": attrs,
+            "seed": args.seed,
+            **options,
+        }
+    )
     per_epoch = min(100, args.steps)
     epochs = max(1, args.steps // per_epoch)
     rate = learning_rate(args.lr, args.lr_schedule, epochs * per_epoch)
@@ -99,23 +122,35 @@ def main(argv=None):
         save_model_atomic(model, args.save)
 
     n_batches = max(1, args.eval_images // 1000)
-    test = shapes.make_dataset(batch_size=min(1000, args.eval_images), seed=5, attributes=attrs,
-                               factor_values=factor_values).take(n_batches)
+    test = shapes.make_dataset(
+        batch_size=min(1000, args.eval_images),
+        seed=5,
+        attributes=attrs,
+        factor_values=factor_values,
+    ).take(n_batches)
     images, labels = zip(*[(x.numpy(), y.numpy()) for x, y in test], strict=True)
     x, y = np.concatenate(images), np.concatenate(labels).astype("float32")
     report = attribute_control_report(
-        x, y, model.representation_function(), lambda z: model.decode(z).numpy(),
-        lambda z: model.attribute_probabilities(z).numpy(), model.attribute_units, attrs,
+        x,
+        y,
+        model.representation_function(),
+        lambda z: model.decode(z).numpy(),
+        lambda z: model.attribute_probabilities(z).numpy(),
+        model.attribute_units,
+        attrs,
         num_train=int(0.8 * len(x)),
     )
 
     def column(key):
         return [report[a][key] for a in attrs]
 
-    shown = {**({"seed": args.seed} if args.seed else {}),
-             **({"clip_norm": args.clip_norm} if args.clip_norm else {}),
-             **({"lr_schedule": args.lr_schedule} if args.lr_schedule != "constant" else {}),
-             **({"batch_size": args.batch_size} if args.batch_size != 64 else {}), **options}
+    shown = {
+        **({"seed": args.seed} if args.seed else {}),
+        **({"clip_norm": args.clip_norm} if args.clip_norm else {}),
+        **({"lr_schedule": args.lr_schedule} if args.lr_schedule != "constant" else {}),
+        **({"batch_size": args.batch_size} if args.batch_size != 64 else {}),
+        **options,
+    }
     row = (
         f"| {args.variant} | {','.join(attrs)} | {args.steps} | {args.lr:g} | "
         f"{', '.join(f'{k}={v}' for k, v in shown.items()) or 'defaults'} | {seconds:.0f} | "

@@ -24,20 +24,39 @@ from torch import nn
 def backbone(shape, latent_dim):
     h, w, c = shape
     if (h, w) == (28, 28):
-        enc = nn.Sequential(nn.Conv2d(c, 64, 6, 2), nn.ReLU(), nn.Conv2d(64, 128, 5), nn.ReLU(),
-                            nn.Conv2d(128, 256, 5), nn.ReLU(), nn.Flatten())
+        enc = nn.Sequential(
+            nn.Conv2d(c, 64, 6, 2),
+            nn.ReLU(),
+            nn.Conv2d(64, 128, 5),
+            nn.ReLU(),
+            nn.Conv2d(128, 256, 5),
+            nn.ReLU(),
+            nn.Flatten(),
+        )
         features = 4 * 4 * 256
-        dec = nn.Sequential(nn.Linear(latent_dim, features), nn.ReLU(), nn.Unflatten(1, (256, 4, 4)),
-                            nn.ConvTranspose2d(256, 128, 5), nn.ReLU(),
-                            nn.ConvTranspose2d(128, 64, 5), nn.ReLU(), nn.ConvTranspose2d(64, c, 6, 2))
+        dec = nn.Sequential(
+            nn.Linear(latent_dim, features),
+            nn.ReLU(),
+            nn.Unflatten(1, (256, 4, 4)),
+            nn.ConvTranspose2d(256, 128, 5),
+            nn.ReLU(),
+            nn.ConvTranspose2d(128, 64, 5),
+            nn.ReLU(),
+            nn.ConvTranspose2d(64, c, 6, 2),
+        )
         return enc, dec, features
     layers, cin = [], c
     for f in (32, 32, 64, 64):
         layers += [nn.Conv2d(cin, f, 4, 2, padding=1), nn.ReLU()]
         cin = f
     enc = nn.Sequential(*layers, nn.Conv2d(64, 256, (h // 16, w // 16)), nn.ReLU(), nn.Flatten())
-    layers = [nn.Linear(latent_dim, 256), nn.ReLU(), nn.Unflatten(1, (256, 1, 1)),
-              nn.ConvTranspose2d(256, 64, (h // 16, w // 16)), nn.ReLU()]
+    layers = [
+        nn.Linear(latent_dim, 256),
+        nn.ReLU(),
+        nn.Unflatten(1, (256, 1, 1)),
+        nn.ConvTranspose2d(256, 64, (h // 16, w // 16)),
+        nn.ReLU(),
+    ]
     cin = 64
     for f in (64, 32, 32):
         layers += [nn.ConvTranspose2d(cin, f, 4, 2, padding=1), nn.ReLU()]
@@ -59,7 +78,10 @@ class VAE(nn.Module):
         super().__init__()
         self.shape, self.latent_dim = shape, latent_dim
         self.encoder, self.decoder, features = backbone(shape, latent_dim)
-        self.z_mean, self.z_log_var = nn.Linear(features, latent_dim), nn.Linear(features, latent_dim)
+        self.z_mean, self.z_log_var = (
+            nn.Linear(features, latent_dim),
+            nn.Linear(features, latent_dim),
+        )
 
     def encode(self, x):
         f = self.encoder(x)
@@ -86,7 +108,9 @@ class GuidedVAE(VAE):
         self.basis_bias = nn.Parameter(torch.zeros(pixels))
         self.map_in = nn.Parameter(torch.randn(self.num_def, self.hidden))
         self.map_in_bias = nn.Parameter(torch.randn(self.num_def, self.hidden) * 0.5)
-        self.map_out = nn.Parameter(torch.randn(self.num_def, self.hidden) * 0.3 / math.sqrt(self.hidden))
+        self.map_out = nn.Parameter(
+            torch.randn(self.num_def, self.hidden) * 0.3 / math.sqrt(self.hidden)
+        )
         self.map_out_bias = nn.Parameter(torch.zeros(self.num_def))
 
     def sub_decode(self, z):
@@ -101,10 +125,17 @@ class GuidedVAE(VAE):
         cos, sin = torch.cos(p[:, 2]), torch.sin(p[:, 2])
         tx, ty = 1.5 * torch.tanh(p[:, 3] / 1.5), 1.5 * torch.tanh(p[:, 4] / 1.5)
         a00, a01, a10, a11 = cos / sx, -sin / sx, sin / sy, cos / sy
-        theta = torch.stack([torch.stack([a00, a01, -(a00 * tx + a01 * ty)], -1),
-                             torch.stack([a10, a11, -(a10 * tx + a11 * ty)], -1)], 1)
+        theta = torch.stack(
+            [
+                torch.stack([a00, a01, -(a00 * tx + a01 * ty)], -1),
+                torch.stack([a10, a11, -(a10 * tx + a11 * ty)], -1),
+            ],
+            1,
+        )
         grid = F.affine_grid(theta, content.shape, align_corners=True)
-        return F.grid_sample(content, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+        return F.grid_sample(
+            content, grid, mode="bilinear", padding_mode="zeros", align_corners=True
+        )
 
     def loss(self, x):
         elbo, z, mean = super().loss(x)
@@ -148,8 +179,11 @@ def make_step(kind, shape, latent_dim, x, y):
     adversary = list(model.adversaries.parameters())
     adv_ids = {id(p) for p in adversary}
     vae_params = [p for p in model.parameters() if id(p) not in adv_ids]
-    enc_params = [*model.encoder.parameters(), *model.z_mean.parameters(),
-                  *model.z_log_var.parameters()]
+    enc_params = [
+        *model.encoder.parameters(),
+        *model.z_mean.parameters(),
+        *model.z_log_var.parameters(),
+    ]
     opts = [torch.optim.Adam(ps, 5e-4) for ps in (vae_params, adversary, enc_params)]
 
     def step():
@@ -162,14 +196,16 @@ def make_step(kind, shape, latent_dim, x, y):
         loss.backward()
         opts[0].step()
         adv = F.binary_cross_entropy_with_logits(
-            model.adversary_logits(z.detach()), yt, reduction="sum") / len(xt)
+            model.adversary_logits(z.detach()), yt, reduction="sum"
+        ) / len(xt)
         adv.backward()
         opts[1].step()
         opts[2].zero_grad(set_to_none=True)
         mean, log_var = model.encode(xt)
         z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
         inhibition = F.binary_cross_entropy_with_logits(
-            model.adversary_logits(z), torch.full_like(yt, 0.5), reduction="sum") / len(xt)
+            model.adversary_logits(z), torch.full_like(yt, 0.5), reduction="sum"
+        ) / len(xt)
         (200 * inhibition + model.elbo(xt, z, mean, log_var)).backward()
         opts[2].step()
         return float(loss.detach())

@@ -123,8 +123,14 @@ def keras_case(kind, shape, precision, args, x, y):
 
     cls = {"vae": VAE, "guided": GuidedVAE, "supervised": SupervisedGuidedVAE}[kind]
     extra = {"attributes": list(ATTRIBUTES)} if kind == "supervised" else {}
-    model = cls(input_shape=shape, latent_dim=args.latent_dim, seed=0, dtype=precision,
-                validate_inputs=False, **extra)
+    model = cls(
+        input_shape=shape,
+        latent_dim=args.latent_dim,
+        seed=0,
+        dtype=precision,
+        validate_inputs=False,
+        **extra,
+    )
     model.compile(optimizer=keras.optimizers.Adam(5e-4))
     labels = y if kind == "supervised" else None
 
@@ -191,9 +197,14 @@ def figures(times, flops, peaks, losses, args):
     for (kind, shape, framework, precision), seconds in median.items():
         key = (kind, shape, framework, precision)
         record = {
-            "figure": "images_per_second", "model": kind, "shape": "x".join(map(str, shape)),
-            "framework": framework, "precision": precision, "value": args.batch / seconds,
-            "step_seconds": seconds, "windows": [args.batch / t for t in times[key]],
+            "figure": "images_per_second",
+            "model": kind,
+            "shape": "x".join(map(str, shape)),
+            "framework": framework,
+            "precision": precision,
+            "value": args.batch / seconds,
+            "step_seconds": seconds,
+            "windows": [args.batch / t for t in times[key]],
             "final_loss": losses[key],
             "gflops_per_step_analytic": flops[(kind, shape)] / 1e9,
             "achieved_gflops": flops[(kind, shape)] / seconds / 1e9,
@@ -203,16 +214,40 @@ def figures(times, flops, peaks, losses, args):
         rows.append(emit(record))
         torch_key = (kind, shape, "torch", "float32")
         if framework == "keras" and torch_key in median:
-            rows.append(emit({"figure": "keras_over_torch", "model": kind,
-                              "shape": record["shape"], "precision": precision,
-                              "value": median[torch_key] / seconds}))
+            rows.append(
+                emit(
+                    {
+                        "figure": "keras_over_torch",
+                        "model": kind,
+                        "shape": record["shape"],
+                        "precision": precision,
+                        "value": median[torch_key] / seconds,
+                    }
+                )
+            )
         if framework == "keras" and kind != "vae":
-            rows.append(emit({"figure": "guidance_overhead", "model": kind,
-                              "shape": record["shape"], "precision": precision,
-                              "value": seconds / median[("vae", shape, "keras", precision)]}))
+            rows.append(
+                emit(
+                    {
+                        "figure": "guidance_overhead",
+                        "model": kind,
+                        "shape": record["shape"],
+                        "precision": precision,
+                        "value": seconds / median[("vae", shape, "keras", precision)],
+                    }
+                )
+            )
         if framework == "keras" and precision == "mixed_bfloat16":
-            rows.append(emit({"figure": "bfloat16_speedup", "model": kind, "shape": record["shape"],
-                              "value": median[(kind, shape, "keras", "float32")] / seconds}))
+            rows.append(
+                emit(
+                    {
+                        "figure": "bfloat16_speedup",
+                        "model": kind,
+                        "shape": record["shape"],
+                        "value": median[(kind, shape, "keras", "float32")] / seconds,
+                    }
+                )
+            )
     return rows
 
 
@@ -230,8 +265,11 @@ def report(rows, args, seconds, load):
     for r in rows:
         if r["figure"] == "images_per_second":
             by[(r["model"], r["shape"], r["framework"], r["precision"])] = r
-    extra = {(r["figure"], r["model"], r["shape"], r.get("precision")): r["value"]
-             for r in rows if r["figure"] in ("keras_over_torch", "guidance_overhead")}
+    extra = {
+        (r["figure"], r["model"], r["shape"], r.get("precision")): r["value"]
+        for r in rows
+        if r["figure"] in ("keras_over_torch", "guidance_overhead")
+    }
     peaks = {r["dtype"]: r["value"] for r in rows if r["figure"] == "matmul_peak_gflops"}
     lines = [
         "# Training step: Keras vs PyTorch, float32 vs mixed_bfloat16",
@@ -260,15 +298,19 @@ def report(rows, args, seconds, load):
             over = extra.get(("guidance_overhead", kind, s, "float32"))
             lines.append(
                 f"| {kind} | {s} | {f32['value']:,.0f} | {bf16['value']:,.0f} | "
-                f"{t['value']:,.0f} | " if t else
-                f"| {kind} | {s} | {f32['value']:,.0f} | {bf16['value']:,.0f} | - | "
+                f"{t['value']:,.0f} | "
+                if t
+                else f"| {kind} | {s} | {f32['value']:,.0f} | {bf16['value']:,.0f} | - | "
             )
             lines[-1] += (
-                f"{ratio:.2f} | " if ratio else "- | "
-            ) + (
-                f"{bf16['value'] / f32['value']:.2f} | {over:.2f} | " if over else
-                f"{bf16['value'] / f32['value']:.2f} | 1 | "
-            ) + f"{f32['gflops_per_step_analytic']:.2f} | {100 * f32['fraction_of_matmul_peak']:.0f}% |"
+                (f"{ratio:.2f} | " if ratio else "- | ")
+                + (
+                    f"{bf16['value'] / f32['value']:.2f} | {over:.2f} | "
+                    if over
+                    else f"{bf16['value'] / f32['value']:.2f} | 1 | "
+                )
+                + f"{f32['gflops_per_step_analytic']:.2f} | {100 * f32['fraction_of_matmul_peak']:.0f}% |"
+            )
     lines += [
         "",
         "- Keras: `train_on_batch` on one in-memory batch (binary images; 2 random attributes for "

@@ -35,10 +35,16 @@ def main(argv=None):
     model = load_model(run, compile=False)
     dataset = json.loads((run / "config.json").read_text())["dataset"]
     if dataset not in shapes.VARIANTS:
-        raise SystemExit(f"{run} was trained on {dataset!r}; this example draws the embedded shapes "
-                         f"variants only ({', '.join(shapes.VARIANTS)})")
-    batch = shapes.make_dataset(batch_size=2000, seed=args.seed, attributes=model.attributes,
-                                factor_values=shapes.VARIANTS[dataset]).take(1)
+        raise SystemExit(
+            f"{run} was trained on {dataset!r}; this example draws the embedded shapes "
+            f"variants only ({', '.join(shapes.VARIANTS)})"
+        )
+    batch = shapes.make_dataset(
+        batch_size=2000,
+        seed=args.seed,
+        attributes=model.attributes,
+        factor_values=shapes.VARIANTS[dataset],
+    ).take(1)
     x, y = (t.numpy() for t in next(iter(batch)))
     codes = np.asarray(model.encode(x)[0])
     ranges = unit_sweep_values(codes, y, model.attribute_units)

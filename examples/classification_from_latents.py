@@ -37,13 +37,16 @@ SPECS = [
     Spec("VAE", "vae", beta=1.0),
     Spec("GuidedVAE", "guided", preset="guided-mnist"),
 ]
-COLUMNS = [("linear error", "linear_error"), ("5-NN error", "knn_error"),
-           ("train s", "train_seconds", 0)]
+COLUMNS = [
+    ("linear error", "linear_error"),
+    ("5-NN error", "knn_error"),
+    ("train s", "train_seconds", 0),
+]
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_budget_arguments(p, 'GPU setting: 50 epochs, all 60,000 codes')
+    add_budget_arguments(p, "GPU setting: 50 epochs, all 60,000 codes")
     p.add_argument("--data-dir", required=True, help="folder with the MNIST idx files")
     p.add_argument("--models", nargs="+", default=None)
     p.add_argument("--train-codes", type=int, default=10000)
@@ -67,8 +70,10 @@ def errors(train_codes, train_labels, test_codes, test_labels):
     from keras_gvae.evaluation import knn_probe_accuracy, linear_probe_accuracy
 
     args = (train_codes, train_labels, test_codes, test_labels)
-    return {"linear_error": 1.0 - linear_probe_accuracy(*args),
-            "knn_error": 1.0 - knn_probe_accuracy(*args, k=5)}
+    return {
+        "linear_error": 1.0 - linear_probe_accuracy(*args),
+        "knn_error": 1.0 - knn_probe_accuracy(*args, k=5),
+    }
 
 
 def main(argv=None):
@@ -77,30 +82,48 @@ def main(argv=None):
     x_test, y_test = split(args.data_dir, "test", args.test_codes)
     specs = SPECS if args.models is None else [s for s in SPECS if s.label in args.models]
     rows = []
-    pixels = errors(x_train.reshape(len(x_train), -1), y_train, x_test.reshape(len(x_test), -1),
-                    y_test)
+    pixels = errors(
+        x_train.reshape(len(x_train), -1), y_train, x_test.reshape(len(x_test), -1), y_test
+    )
     rows.append(flat_row(label="raw pixels (784)", seed=None, **pixels))
     for spec in specs:
         for seed in args.seeds:
-            config = spec.config(seed, dataset="mnist", data_dir=args.data_dir,
-                                 epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-                                 batch_size=args.batch_size)
+            config = spec.config(
+                seed,
+                dataset="mnist",
+                data_dir=args.data_dir,
+                epochs=args.epochs,
+                steps_per_epoch=args.steps_per_epoch,
+                batch_size=args.batch_size,
+            )
             model, seconds = train_model(config)
             represent = model.representation_function()
-            row = flat_row(label=spec.label, seed=seed, train_seconds=seconds,
-                           **errors(represent(x_train), y_train, represent(x_test), y_test))
+            row = flat_row(
+                label=spec.label,
+                seed=seed,
+                train_seconds=seconds,
+                **errors(represent(x_train), y_train, represent(x_test), y_test),
+            )
             rows.append(row)
             print(dump(row), flush=True)
-    markdown = "\n".join([
-        "# Digit classification from the latents (MNIST)", "",
-        f"`python examples/classification_from_latents.py {' '.join(argv or sys.argv[1:])}`", "",
-        f"Budget per model: {args.epochs} epochs x {args.steps_per_epoch} steps x "
-        f"{args.batch_size} images; seeds {args.seeds}. Codes: posterior means of "
-        f"{args.train_codes} training-split images (classifier training) and {args.test_codes} "
-        "test-split images (error). Mean ± standard deviation over seeds.", "",
-        summary_table(rows, COLUMNS), ""])
-    write_outputs(args.out, "classification_from_latents", markdown,
-                  {"args": vars(args), "runs": rows})
+    markdown = "\n".join(
+        [
+            "# Digit classification from the latents (MNIST)",
+            "",
+            f"`python examples/classification_from_latents.py {' '.join(argv or sys.argv[1:])}`",
+            "",
+            f"Budget per model: {args.epochs} epochs x {args.steps_per_epoch} steps x "
+            f"{args.batch_size} images; seeds {args.seeds}. Codes: posterior means of "
+            f"{args.train_codes} training-split images (classifier training) and {args.test_codes} "
+            "test-split images (error). Mean ± standard deviation over seeds.",
+            "",
+            summary_table(rows, COLUMNS),
+            "",
+        ]
+    )
+    write_outputs(
+        args.out, "classification_from_latents", markdown, {"args": vars(args), "runs": rows}
+    )
     print(markdown)
 
 

@@ -74,16 +74,16 @@ def train_model(config, make_data=None, verbose=0):
 
     keras.utils.set_random_seed(config.seed)
     if make_data is None:
-        train = make_pipeline(config, config.seed, config.batch_size,
-                              supervised_attributes(config)).repeat()
+        train = make_pipeline(
+            config, config.seed, config.batch_size, supervised_attributes(config)
+        ).repeat()
     else:
         train = make_data()
     spec = train.element_spec
     spec = spec[0] if isinstance(spec, tuple) else spec
     model = build_model(config, tuple(int(s) for s in spec.shape[1:]))
     start = time.perf_counter()
-    model.fit(train, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-              verbose=verbose)
+    model.fit(train, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, verbose=verbose)
     return model, time.perf_counter() - start
 
 
@@ -99,9 +99,15 @@ def held_out_images(config, num, split="train"):
     """
     from keras_gvae import data
 
-    ds = data.load(config.dataset, split=split, data_dir=config.data_dir, batch_size=256,
-                   seed=HELD_OUT_SEED + config.seed, drop_remainder=False,
-                   attributes=supervised_attributes(config))
+    ds = data.load(
+        config.dataset,
+        split=split,
+        data_dir=config.data_dir,
+        batch_size=256,
+        seed=HELD_OUT_SEED + config.seed,
+        drop_remainder=False,
+        attributes=supervised_attributes(config),
+    )
     xs, ys = [], []
     for x, y in ds.repeat().take(-(-num // 256)):
         xs.append(x.numpy())
@@ -132,8 +138,10 @@ def summary_table(rows, columns, group="label", digits=3):
     """
     labels = list(dict.fromkeys(r[group] for r in rows))
     columns = [c if len(c) == 3 else (*c, digits) for c in columns]
-    lines = ["| model | n | " + " | ".join(c[0] for c in columns) + " |",
-             "|---|---:|" + "---:|" * len(columns)]
+    lines = [
+        "| model | n | " + " | ".join(c[0] for c in columns) + " |",
+        "|---|---:|" + "---:|" * len(columns),
+    ]
     for label in labels:
         mine = [r for r in rows if r[group] == label]
         cells = []

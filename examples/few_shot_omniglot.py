@@ -45,8 +45,11 @@ COLUMNS = [("one-shot error", "error_rate"), ("train s", "train_seconds", 0)]
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_budget_arguments(p)
-    p.add_argument("--data-dir", required=True,
-                   help="folder with images_background_small1/2.zip and all_runs.zip")
+    p.add_argument(
+        "--data-dir",
+        required=True,
+        help="folder with images_background_small1/2.zip and all_runs.zip",
+    )
     p.add_argument("--models", nargs="+", default=None)
     p.add_argument("--out", default="runs/examples/few_shot_omniglot")
     args = p.parse_args(argv)
@@ -67,8 +70,13 @@ def background_batches(images, config):
     """The background images, shuffled with the run's seed, in endless batches."""
     import tensorflow as tf
 
-    return (tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=config.seed)
-            .repeat().batch(config.batch_size, drop_remainder=True).prefetch(2))
+    return (
+        tf.data.Dataset.from_tensor_slices(images)
+        .shuffle(len(images), seed=config.seed)
+        .repeat()
+        .batch(config.batch_size, drop_remainder=True)
+        .prefetch(2)
+    )
 
 
 def bootstrap_interval(runs, predictions_fn, draws=2000, seed=0):
@@ -76,7 +84,10 @@ def bootstrap_interval(runs, predictions_fn, draws=2000, seed=0):
     wrong = np.concatenate([predictions_fn(run) != run.test_targets for run in runs])
     rng = np.random.default_rng(seed)
     means = rng.choice(wrong, size=(draws, len(wrong))).mean(1)
-    return float(wrong.mean()), [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
+    return float(wrong.mean()), [
+        float(np.percentile(means, 2.5)),
+        float(np.percentile(means, 97.5)),
+    ]
 
 
 def main(argv=None):
@@ -99,28 +110,45 @@ def main(argv=None):
     rows = [flat_row(label="raw pixels", seed=None, error_rate=error, interval95=interval)]
     for spec in specs:
         for seed in args.seeds:
-            config = spec.config(seed, dataset="omniglot", data_dir=args.data_dir,
-                                 epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-                                 batch_size=args.batch_size)
-            model, seconds = train_model(config, functools.partial(background_batches, images, config))
+            config = spec.config(
+                seed,
+                dataset="omniglot",
+                data_dir=args.data_dir,
+                epochs=args.epochs,
+                steps_per_epoch=args.steps_per_epoch,
+                batch_size=args.batch_size,
+            )
+            model, seconds = train_model(
+                config, functools.partial(background_batches, images, config)
+            )
             result = one_shot_error(runs, model.representation_function())
-            row = flat_row(label=spec.label, seed=seed, train_seconds=seconds,
-                           error_rate=result["error_rate"])
+            row = flat_row(
+                label=spec.label, seed=seed, train_seconds=seconds, error_rate=result["error_rate"]
+            )
             rows.append(row)
             print(dump(row), flush=True)
-    lines = ["# Omniglot one-shot classification (Lake et al.'s 20 runs, 20-way 1-shot)", "",
-             f"`python examples/few_shot_omniglot.py {' '.join(argv or sys.argv[1:])}`", "",
-             f"Trained on {len(images)} background images (small1 + small2), {args.epochs} epochs "
-             f"x {args.steps_per_epoch} steps x {args.batch_size}; seeds {args.seeds}. Nearest "
-             "neighbour in code space (posterior means). Mean ± standard deviation over seeds; "
-             "raw pixels with a bootstrap 95% interval over the 400 test images: "
-             f"{interval[0]:.3f}-{interval[1]:.3f}.", "", summary_table(rows, COLUMNS), ""]
+    lines = [
+        "# Omniglot one-shot classification (Lake et al.'s 20 runs, 20-way 1-shot)",
+        "",
+        f"`python examples/few_shot_omniglot.py {' '.join(argv or sys.argv[1:])}`",
+        "",
+        f"Trained on {len(images)} background images (small1 + small2), {args.epochs} epochs "
+        f"x {args.steps_per_epoch} steps x {args.batch_size}; seeds {args.seeds}. Nearest "
+        "neighbour in code space (posterior means). Mean ± standard deviation over seeds; "
+        "raw pixels with a bootstrap 95% interval over the 400 test images: "
+        f"{interval[0]:.3f}-{interval[1]:.3f}.",
+        "",
+        summary_table(rows, COLUMNS),
+        "",
+    ]
     for spec in specs:
         values = [r["error_rate"] for r in rows if r["label"] == spec.label]
         if len(values) > 1:
             half = 1.96 * np.std(values, ddof=1) / np.sqrt(len(values))
-            lines.append(f"- {spec.label}: 95% interval over seeds "
-                         f"{np.mean(values) - half:.3f}-{np.mean(values) + half:.3f}")
+            lines.append(
+                f"- {spec.label}: 95% interval over seeds "
+                f"{np.mean(values) - half:.3f}-{np.mean(values) + half:.3f}"
+            )
     markdown = "\n".join(lines) + "\n"
     write_outputs(args.out, "few_shot_omniglot", markdown, {"args": vars(args), "runs": rows})
     print(markdown)

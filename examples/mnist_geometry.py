@@ -39,14 +39,23 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_budget_arguments(p)
     p.add_argument("--data-dir", required=True, help="folder with the MNIST idx files")
-    p.add_argument("--model", default=None,
-                   help="a saved model (.keras or run directory) to probe instead of training")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="a saved model (.keras or run directory) to probe instead of training",
+    )
     p.add_argument("--preset", default="guided-mnist")
-    p.add_argument("--model-arg", action="append", default=[], metavar="NAME=JSON",
-                   help="a constructor argument on top of the preset, repeatable")
+    p.add_argument(
+        "--model-arg",
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="a constructor argument on top of the preset, repeatable",
+    )
     p.add_argument("--label", default=None, help="name of the model in the table")
-    p.add_argument("--learning-rate", type=float, default=None,
-                   help="Adam's rate (default: the preset's)")
+    p.add_argument(
+        "--learning-rate", type=float, default=None, help="Adam's rate (default: the preset's)"
+    )
     p.add_argument("--test-digits", type=int, default=2000)
     p.add_argument("--out", default="runs/examples/mnist_geometry")
     args = p.parse_args(argv)
@@ -85,13 +94,14 @@ def warp(images, angle=None, scale=None):
 
 def spearman(a, b):
     """|Spearman rho| of ``a`` (N,) with every column of ``b`` (N, K)."""
+
     def ranks(v):
         return np.argsort(np.argsort(v, axis=0), axis=0).astype(np.float64)
 
     ra, rb = ranks(a[:, None]), ranks(b)
     ra -= ra.mean(0)
     rb -= rb.mean(0)
-    denom = np.sqrt((ra ** 2).sum(0) * (rb ** 2).sum(0))
+    denom = np.sqrt((ra**2).sum(0) * (rb**2).sum(0))
     return np.abs((ra * rb).sum(0) / np.where(denom > 0, denom, 1.0))
 
 
@@ -130,25 +140,39 @@ def main(argv=None):
             kwargs = {k: json.loads(v) for k, _, v in (a.partition("=") for a in args.model_arg)}
             label = args.label or args.preset
             config = Spec(label, "guided", preset=args.preset, model_kwargs=kwargs).config(
-                seed, dataset="mnist", data_dir=args.data_dir, epochs=args.epochs,
-                steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
-                **({} if args.learning_rate is None else {"learning_rate": args.learning_rate}))
+                seed,
+                dataset="mnist",
+                data_dir=args.data_dir,
+                epochs=args.epochs,
+                steps_per_epoch=args.steps_per_epoch,
+                batch_size=args.batch_size,
+                **({} if args.learning_rate is None else {"learning_rate": args.learning_rate}),
+            )
             model, seconds = train_model(config)
             models.append((label, seed, model, seconds))
     lines = [
-        "# Geometry of the latent units on real MNIST test digits", "",
-        f"`python examples/mnist_geometry.py {' '.join(argv or sys.argv[1:])}`", "",
+        "# Geometry of the latent units on real MNIST test digits",
+        "",
+        f"`python examples/mnist_geometry.py {' '.join(argv or sys.argv[1:])}`",
+        "",
         f"{args.test_digits} test digits, each rotated by a known angle in "
         f"[-{MAX_ANGLE_DEGREES:.0f}, {MAX_ANGLE_DEGREES:.0f}] degrees (and, separately, "
         f"rescaled by a known factor in [{SCALE_RANGE[0]}, {SCALE_RANGE[1]}]); |Spearman rho| "
-        "of every unit's posterior mean with the applied amount.", "",
+        "of every unit's posterior mean with the applied amount.",
+        "",
     ]
     for name, seed, model, seconds in models:
         rho = probe(model, images)
         units = unit_names(model)
         params = list(getattr(model, "parameter_names", ()))
-        row = {"model": name, "seed": seed, "train_seconds": seconds,
-               "units": units, "rho_angle": rho["angle"].tolist(), "rho_scale": rho["scale"].tolist()}
+        row = {
+            "model": name,
+            "seed": seed,
+            "train_seconds": seconds,
+            "units": units,
+            "rho_angle": rho["angle"].tolist(),
+            "rho_scale": rho["scale"].tolist(),
+        }
         for what in ("angle", "scale"):
             best = int(np.argmax(rho[what]))
             others = np.delete(rho[what], best)
@@ -159,14 +183,25 @@ def main(argv=None):
             row["rotation_unit_rho"] = float(rho["angle"][params.index("angle")])
         runs.append(row)
         print(dump(row), flush=True)
-        lines += [f"## {name}" + (f", seed {seed}" if seed is not None else "")
-                  + (f" ({seconds:.0f} s of training)" if seconds else ""), "",
-                  "| unit | rho(angle) | rho(scale) |", "|---|---:|---:|"]
-        lines += [f"| {u} | {a:.2f} | {s:.2f} |"
-                  for u, a, s in zip(units, rho["angle"], rho["scale"], strict=True)]
-        lines += ["", f"Best angle unit {row['best_unit_angle']} ({row['best_rho_angle']:.2f}; "
-                  f"largest other {row['max_other_rho_angle']:.2f}); best scale unit "
-                  f"{row['best_unit_scale']} ({row['best_rho_scale']:.2f}).", ""]
+        lines += [
+            f"## {name}"
+            + (f", seed {seed}" if seed is not None else "")
+            + (f" ({seconds:.0f} s of training)" if seconds else ""),
+            "",
+            "| unit | rho(angle) | rho(scale) |",
+            "|---|---:|---:|",
+        ]
+        lines += [
+            f"| {u} | {a:.2f} | {s:.2f} |"
+            for u, a, s in zip(units, rho["angle"], rho["scale"], strict=True)
+        ]
+        lines += [
+            "",
+            f"Best angle unit {row['best_unit_angle']} ({row['best_rho_angle']:.2f}; "
+            f"largest other {row['max_other_rho_angle']:.2f}); best scale unit "
+            f"{row['best_unit_scale']} ({row['best_rho_scale']:.2f}).",
+            "",
+        ]
         if seed in (None, args.seeds[0]):
             panels = traversal_figure(model, x=images[:1])
             save_png(panels, out / "traversal.png")

@@ -50,7 +50,8 @@ def main(argv=None):
     pixels = int(np.sum(real_images != rendered_images))
 
     grid_codes, grid_factors = generate_batch_factor_code(
-        ShapesData(), represent, 10000, np.random.RandomState(0), 1000)
+        ShapesData(), represent, 10000, np.random.RandomState(0), 1000
+    )
     units = np.argmax(mutual_information_matrix(grid_codes, grid_factors), axis=0)
     labels = unit_labels(model)
     rows = []
@@ -58,27 +59,44 @@ def main(argv=None):
         if len(np.unique(factors[:, k])) < 2:
             continue
         unit = int(units[k])
-        rows.append({
-            "factor": name, "unit": labels[unit] if unit < len(labels) else f"z{unit}",
-            "rho_real": float(spearman(factors[:, k].astype(float), codes_real[:, [unit]])[0]),
-            "rho_rendered": float(spearman(factors[:, k].astype(float),
-                                           codes_rendered[:, [unit]])[0]),
-        })
+        rows.append(
+            {
+                "factor": name,
+                "unit": labels[unit] if unit < len(labels) else f"z{unit}",
+                "rho_real": float(spearman(factors[:, k].astype(float), codes_real[:, [unit]])[0]),
+                "rho_rendered": float(
+                    spearman(factors[:, k].astype(float), codes_rendered[:, [unit]])[0]
+                ),
+            }
+        )
     diff = float(np.abs(codes_real - codes_rendered).max())
     spread = float(codes_rendered.std(0).mean())
     lines = [
-        f"# Real dSprites images through `{args.model}`", "",
-        f"`python examples/real_dsprites.py {' '.join(argv or sys.argv[1:])}`", "",
+        f"# Real dSprites images through `{args.model}`",
+        "",
+        f"`python examples/real_dsprites.py {' '.join(argv or sys.argv[1:])}`",
+        "",
         f"{len(factors)} real images; {pixels} pixels differ from the renderer's images of the "
         f"same factors. Largest difference of a posterior mean, real vs rendered: {diff:.4f} "
-        f"(the codes' mean standard deviation over these images: {spread:.3f}).", "",
+        f"(the codes' mean standard deviation over these images: {spread:.3f}).",
+        "",
         "| factor | unit (MIG's, on the rendered grid) | rho on real images | rho on renders |",
         "|---|---|---:|---:|",
-    ] + [f"| {r['factor']} | {r['unit']} | {r['rho_real']:.2f} | {r['rho_rendered']:.2f} |"
-         for r in rows]
-    write_outputs(args.out, "real_dsprites", "\n".join(lines) + "\n",
-                  {"args": vars(args), "max_code_difference": diff, "pixels_differing": pixels,
-                   "factors": rows})
+    ] + [
+        f"| {r['factor']} | {r['unit']} | {r['rho_real']:.2f} | {r['rho_rendered']:.2f} |"
+        for r in rows
+    ]
+    write_outputs(
+        args.out,
+        "real_dsprites",
+        "\n".join(lines) + "\n",
+        {
+            "args": vars(args),
+            "max_code_difference": diff,
+            "pixels_differing": pixels,
+            "factors": rows,
+        },
+    )
     print("\n".join(lines))
 
 

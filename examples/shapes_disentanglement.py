@@ -71,8 +71,10 @@ PROTOCOLS = {
         "factor_vae": {"num_train": 20, "num_eval": 10, "num_variance_estimate": 200},
         "beta_vae": {"num_train": 20, "num_eval": 10},
     },
-    "full": {name: {} for name in
-             ("mig", "sap", "dci", "modularity_explicitness", "factor_vae", "beta_vae")},
+    "full": {
+        name: {}
+        for name in ("mig", "sap", "dci", "modularity_explicitness", "factor_vae", "beta_vae")
+    },
 }
 
 COLUMNS = [
@@ -88,22 +90,32 @@ COLUMNS = [
     ("-ELBO", "heldout/neg_elbo", 1),
     ("train s", "train_seconds", 0),
 ]
-FACTOR_COLUMNS = [(f"MIG {f}", f"mig_factor/{f}")
-                  for f in ("shape", "scale", "orientation", "pos_x", "pos_y")]
+FACTOR_COLUMNS = [
+    (f"MIG {f}", f"mig_factor/{f}") for f in ("shape", "scale", "orientation", "pos_x", "pos_y")
+]
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_budget_arguments(p, "GPU setting: 50 epochs and disentanglement_lib's full protocol")
-    p.add_argument("--models", nargs="+", default=None,
-                   help="labels of the models to run (default: all: "
-                   + ", ".join(s.label for s in SPECS) + ")")
-    p.add_argument("--learning-rate", type=float, default=1e-3,
-                   help="Adam's rate, the same for every model")
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=None,
+        help="labels of the models to run (default: all: "
+        + ", ".join(s.label for s in SPECS)
+        + ")",
+    )
+    p.add_argument(
+        "--learning-rate", type=float, default=1e-3, help="Adam's rate, the same for every model"
+    )
     p.add_argument("--protocol", choices=tuple(PROTOCOLS), default="short")
     p.add_argument("--metric-seed", type=int, default=0)
-    p.add_argument("--data-dir", default=None,
-                   help="a folder with a dSprites npz: train and measure on real dSprites")
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="a folder with a dSprites npz: train and measure on real dSprites",
+    )
     p.add_argument("--out", default="runs/examples/shapes_disentanglement")
     args = p.parse_args(argv)
     if apply_full(args):
@@ -150,11 +162,13 @@ def mi_figure(model, gtd, path, seed, title):
     from keras_gvae.visualization import unit_labels
 
     codes, factors = generate_batch_factor_code(
-        gtd, model.representation_function(), 10000, np.random.RandomState(seed), 1000)
+        gtd, model.representation_function(), 10000, np.random.RandomState(seed), 1000
+    )
     mi = mutual_information_matrix(codes, factors)
     if path is not None:
-        plot_mi_matrix(mi, path, code_names=unit_labels(model), factor_names=gtd.factor_names,
-                       title=title)
+        plot_mi_matrix(
+            mi, path, code_names=unit_labels(model), factor_names=gtd.factor_names, title=title
+        )
     gaps = mig_per_factor(codes, factors)
     return dict(zip(gtd.factor_names, map(float, gaps), strict=True))
 
@@ -164,12 +178,18 @@ def main(argv=None):
     gtd, dataset = ground_truth(args)
     specs = SPECS if args.models is None else [s for s in SPECS if s.label in args.models]
     if not specs:
-        raise SystemExit(f"no model among {args.models}; expected labels from "
-                         f"{[s.label for s in SPECS]}")
+        raise SystemExit(
+            f"no model among {args.models}; expected labels from {[s.label for s in SPECS]}"
+        )
     out = Path(args.out)
-    budget = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch,
-              "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-              "dataset": dataset, "data_dir": args.data_dir}
+    budget = {
+        "epochs": args.epochs,
+        "steps_per_epoch": args.steps_per_epoch,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "dataset": dataset,
+        "data_dir": args.data_dir,
+    }
     rows = []
     for spec in specs:
         for seed in args.seeds:
@@ -185,16 +205,30 @@ def main(argv=None):
                 if "(" in spec.label:
                     slug += "_" + spec.label.split("(")[1].rstrip(")").replace(" ", "")
                 figure = out / f"mi_matrix_{slug}.png"
-            gaps = mi_figure(model, gtd, figure, args.metric_seed,
-                             f"{spec.label}, seed {seed}: mutual information (nats)")
-            row = flat_row(label=spec.label, seed=seed, train_seconds=seconds,
-                           metric_seconds=time.perf_counter() - start, heldout=losses,
-                           metrics=metrics, mig_factor=gaps,
-                           beta=config.beta, preset=config.preset,
-                           model_kwargs=config.model_kwargs)
+            gaps = mi_figure(
+                model,
+                gtd,
+                figure,
+                args.metric_seed,
+                f"{spec.label}, seed {seed}: mutual information (nats)",
+            )
+            row = flat_row(
+                label=spec.label,
+                seed=seed,
+                train_seconds=seconds,
+                metric_seconds=time.perf_counter() - start,
+                heldout=losses,
+                metrics=metrics,
+                mig_factor=gaps,
+                beta=config.beta,
+                preset=config.preset,
+                model_kwargs=config.model_kwargs,
+            )
             rows.append(row)
-            print(dump({k: v for k, v in row.items() if not k.startswith("metrics/seconds")}),
-                  flush=True)
+            print(
+                dump({k: v for k, v in row.items() if not k.startswith("metrics/seconds")}),
+                flush=True,
+            )
             header = (
                 f"# Disentanglement on {dataset}\n\n"
                 f"`python examples/shapes_disentanglement.py {' '.join(argv or sys.argv[1:])}`"
@@ -204,11 +238,15 @@ def main(argv=None):
                 "Mean ± standard deviation over seeds. Reconstruction, KL and -ELBO are "
                 "nats per image on 2,048 held-out images.\n\n"
             )
-            markdown = (header + summary_table(rows, COLUMNS) + "\n\nMIG per factor "
-                        "(the gap of the two units most informative about it):\n\n"
-                        + summary_table(rows, FACTOR_COLUMNS) + "\n")
-            write_outputs(out, "shapes_disentanglement", markdown,
-                          {"args": vars(args), "runs": rows})
+            markdown = (
+                header + summary_table(rows, COLUMNS) + "\n\nMIG per factor "
+                "(the gap of the two units most informative about it):\n\n"
+                + summary_table(rows, FACTOR_COLUMNS)
+                + "\n"
+            )
+            write_outputs(
+                out, "shapes_disentanglement", markdown, {"args": vars(args), "runs": rows}
+            )
     print(markdown)
 
 

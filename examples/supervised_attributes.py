@@ -85,25 +85,46 @@ class Experiment:
     @property
     def spec(self):
         kwargs = self.overrides.get("model_kwargs", {})
-        return Spec(self.name, "supervised", preset="supervised-position",
-                    beta=self.overrides.get("beta"), model_kwargs=kwargs)
+        return Spec(
+            self.name,
+            "supervised",
+            preset="supervised-position",
+            beta=self.overrides.get("beta"),
+            model_kwargs=kwargs,
+        )
 
     def config(self, seed, epochs, steps_per_epoch, batch_size, data_dir=None):
         fields = {k: v for k, v in self.overrides.items() if k not in ("beta", "model_kwargs")}
-        return self.spec.config(seed, dataset=self.dataset, data_dir=data_dir,
-                                attributes=self.attributes, epochs=epochs,
-                                steps_per_epoch=steps_per_epoch, batch_size=batch_size, **fields)
+        return self.spec.config(
+            seed,
+            dataset=self.dataset,
+            data_dir=data_dir,
+            attributes=self.attributes,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            batch_size=batch_size,
+            **fields,
+        )
 
 
 EXPERIMENTS = {
-    e.name: e for e in [
+    e.name: e
+    for e in [
         Experiment("position", "shapes_binary_upright", ("right_half", "bottom_half")),
-        Experiment("shape+size", "shapes_binary_upright", ("is_heart", "large"),
-                   {"model_kwargs": {"excitation_input": "mean"}}),
+        Experiment(
+            "shape+size",
+            "shapes_binary_upright",
+            ("is_heart", "large"),
+            {"model_kwargs": {"excitation_input": "mean"}},
+        ),
         # Not tuned: the shapes recipe's inhibition, with the README's CelebA latent size.
-        Experiment("celeba", "celeb_a", ("Smiling", "Male"),
-                   {"latent_dim": 16, "beta": 1.0, "model_kwargs": {"excitation_input": "mean"}},
-                   epochs=20),
+        Experiment(
+            "celeba",
+            "celeb_a",
+            ("Smiling", "Male"),
+            {"latent_dim": 16, "beta": 1.0, "model_kwargs": {"excitation_input": "mean"}},
+            epochs=20,
+        ),
     ]
 }
 
@@ -137,19 +158,31 @@ def parse_args(argv=None):
     add_budget_arguments(p, "GPU setting: 3 seeds, at least 50 epochs, the full protocol")
     # Defaults: one seed (the short run fits in an hour on 2 cores), each recipe's epochs.
     p.set_defaults(seeds=None, epochs=None)
-    p.add_argument("--experiments", nargs="+", default=list(EXPERIMENTS),
-                   help="which experiments to run (default: all: " + ", ".join(EXPERIMENTS) + ")")
-    p.add_argument("--protocol", choices=tuple(PROTOCOLS), default="short",
-                   help="evaluation sizes on the shapes (CelebA always uses its 40 held-out faces)")
-    p.add_argument("--celeba-dir", default=CELEBA_DIR,
-                   help="the CelebA sample's folder (default %(default)s); celeba is skipped "
-                   "when it is absent")
+    p.add_argument(
+        "--experiments",
+        nargs="+",
+        default=list(EXPERIMENTS),
+        help="which experiments to run (default: all: " + ", ".join(EXPERIMENTS) + ")",
+    )
+    p.add_argument(
+        "--protocol",
+        choices=tuple(PROTOCOLS),
+        default="short",
+        help="evaluation sizes on the shapes (CelebA always uses its 40 held-out faces)",
+    )
+    p.add_argument(
+        "--celeba-dir",
+        default=CELEBA_DIR,
+        help="the CelebA sample's folder (default %(default)s); celeba is skipped "
+        "when it is absent",
+    )
     p.add_argument("--out", default="runs/examples/supervised_attributes")
     args = p.parse_args(argv)
     unknown = [e for e in args.experiments if e not in EXPERIMENTS]
     if unknown:
-        raise SystemExit(f"unknown experiments {unknown}; expected some of: "
-                         + ", ".join(EXPERIMENTS))
+        raise SystemExit(
+            f"unknown experiments {unknown}; expected some of: " + ", ".join(EXPERIMENTS)
+        )
     if args.seeds is None:
         args.seeds = [0, 1, 2] if args.full else [0]
     if args.full:
@@ -170,8 +203,10 @@ def celeba_split(directory, attributes):
     order = np.random.default_rng(HELD_OUT_SEED).permutation(len(faces.images))
     images = faces.images[order].astype(np.float32) / 255.0
     labels = faces.labels[order]
-    return ((images[:CELEBA_TRAIN], labels[:CELEBA_TRAIN]),
-            (images[CELEBA_TRAIN:], labels[CELEBA_TRAIN:]))
+    return (
+        (images[:CELEBA_TRAIN], labels[:CELEBA_TRAIN]),
+        (images[CELEBA_TRAIN:], labels[CELEBA_TRAIN:]),
+    )
 
 
 def celeba_reason(directory):
@@ -194,9 +229,17 @@ def measure(model, fit, test, num_control, seed):
     images = np.concatenate([fit[0], test[0]])
     labels = np.concatenate([fit[1], test[1]]).astype(np.float32)
     report = attribute_control_report(
-        images, labels, represent, lambda z: np.asarray(model.decode(z)),
-        lambda z: np.asarray(model.attribute_probabilities(z)), model.attribute_units,
-        model.attributes, num_train=len(fit[0]), seed=seed, num_control=num_control)
+        images,
+        labels,
+        represent,
+        lambda z: np.asarray(model.decode(z)),
+        lambda z: np.asarray(model.attribute_probabilities(z)),
+        model.attribute_units,
+        model.attributes,
+        num_train=len(fit[0]),
+        seed=seed,
+        num_control=num_control,
+    )
     ranges = unit_sweep_values(represent(fit[0]), fit[1].astype(np.float32), model.attribute_units)
     return report, ranges
 
@@ -209,8 +252,9 @@ def judge_test_accuracy(fit, test, seed):
 
     judge, _ = train_judge(fit[0], fit[1].astype(np.float32), seed=seed)
     probs = judge(test[0])
-    return [float(((probs[:, k] > 0.5) == (test[1][:, k] > 0)).mean())
-            for k in range(test[1].shape[1])]
+    return [
+        float(((probs[:, k] > 0.5) == (test[1][:, k] > 0)).mean()) for k in range(test[1].shape[1])
+    ]
 
 
 def attribute_scores(report):
@@ -218,9 +262,11 @@ def attribute_scores(report):
     scores = {}
     for name, r in report.items():
         excess = r["leakage_accuracy"] - r["majority_rate"]
-        checks = {"meets_excitation": r["unit_accuracy"] >= TARGETS["excitation"],
-                  "meets_leak": excess <= TARGETS["leak_excess"],
-                  "meets_control": r["control_rate"] >= TARGETS["control"]}
+        checks = {
+            "meets_excitation": r["unit_accuracy"] >= TARGETS["excitation"],
+            "meets_leak": excess <= TARGETS["leak_excess"],
+            "meets_control": r["control_rate"] >= TARGETS["control"],
+        }
         scores.update({f"{name}/{k}": v for k, v in r.items()})
         scores[f"{name}/leak_excess"] = excess
         scores.update({f"{name}/{k}": bool(v) for k, v in checks.items()})
@@ -253,9 +299,12 @@ COLUMNS = [
 
 def summary_lines(rows):
     """Markdown: one line per experiment and attribute, mean ± sd over its seeds."""
-    lines = ["| experiment | attribute | n | " + " | ".join(c[0] for c in COLUMNS)
-             + " | KL | all three met | train s |",
-             "|---|---|---:|" + "---:|" * (len(COLUMNS) + 3)]
+    lines = [
+        "| experiment | attribute | n | "
+        + " | ".join(c[0] for c in COLUMNS)
+        + " | KL | all three met | train s |",
+        "|---|---|---:|" + "---:|" * (len(COLUMNS) + 3),
+    ]
     for name in dict.fromkeys(r["label"] for r in rows):
         mine = [r for r in rows if r["label"] == name]
         for attribute in mine[0]["attributes"]:
@@ -264,23 +313,28 @@ def summary_lines(rows):
                 key = key if key.startswith("train/") else f"{attribute}/{key}"
                 mean, std = mean_std(mine, key)
                 sign = "+" if key.endswith("leak_excess") else ""
-                cells.append("-" if mean is None
-                             else f"{mean:{sign}.{places}f} ± {std:.{places}f}")
+                cells.append("-" if mean is None else f"{mean:{sign}.{places}f} ± {std:.{places}f}")
             met = sum(r[f"{attribute}/meets_all"] for r in mine)
             seconds, _ = mean_std(mine, "train_seconds")
-            lines.append(f"| {name} | {attribute} | {len(mine)} | " + " | ".join(cells)
-                         + f" | {met}/{len(mine)} seeds | {seconds:.0f} |")
+            lines.append(
+                f"| {name} | {attribute} | {len(mine)} | "
+                + " | ".join(cells)
+                + f" | {met}/{len(mine)} seeds | {seconds:.0f} |"
+            )
     return lines
 
 
 def run_lines(rows):
     """Markdown: one line per run and attribute, with each target's pass or fail."""
+
     def mark(ok):
         return "pass" if ok else "**fail**"
 
-    lines = ["| experiment | seed | attribute | excitation | leak (majority; stderr) | control "
-             "| targets: excitation / leak / control |",
-             "|---|---:|---|---:|---:|---:|---|"]
+    lines = [
+        "| experiment | seed | attribute | excitation | leak (majority; stderr) | control "
+        "| targets: excitation / leak / control |",
+        "|---|---:|---|---:|---:|---:|---|",
+    ]
     for r in rows:
         for a in r["attributes"]:
             lines.append(
@@ -288,7 +342,8 @@ def run_lines(rows):
                 f"{r[f'{a}/leakage_accuracy']:.3f} ({r[f'{a}/majority_rate']:.3f}; "
                 f"{r[f'{a}/leakage_stderr']:.3f}) | {r[f'{a}/control_rate']:.3f} | "
                 f"{mark(r[f'{a}/meets_excitation'])} / {mark(r[f'{a}/meets_leak'])} / "
-                f"{mark(r[f'{a}/meets_control'])} |")
+                f"{mark(r[f'{a}/meets_control'])} |"
+            )
     return lines
 
 
@@ -296,19 +351,26 @@ def markdown(args, argv, rows, skipped):
     protocol = PROTOCOLS[args.protocol]
     names = [e for e in args.experiments if e not in skipped]
     lines = [
-        "# Supervised Guided-VAE: attribute control", "",
-        "`" + " ".join(["python examples/supervised_attributes.py", *argv]) + "`", "",
+        "# Supervised Guided-VAE: attribute control",
+        "",
+        "`" + " ".join(["python examples/supervised_attributes.py", *argv]) + "`",
+        "",
         f"Seeds {args.seeds}; {args.steps_per_epoch} steps per epoch of {args.batch_size} images; "
-        "epochs: " + ", ".join(f"{e} {epochs_for(EXPERIMENTS[e], args)}" for e in names)
+        "epochs: "
+        + ", ".join(f"{e} {epochs_for(EXPERIMENTS[e], args)}" for e in names)
         + f". Shapes measured on a held-out stream (protocol `{args.protocol}`: "
         f"{protocol['num_fit']} images fit the classifiers and the judge, {protocol['num_test']} "
         f"test, control from {protocol['num_control']})"
         + ("; CelebA on its 40 held-out faces" if "celeba" in names else "")
         + ". Posterior means; mean ± standard deviation over seeds. Targets (issue #3): "
-        "excitation ≥ 0.95, leak at most 5 points above the majority rate, control ≥ 0.90.", "",
-        *summary_lines(rows), "",
-        "Every run:", "",
-        *run_lines(rows), "",
+        "excitation ≥ 0.95, leak at most 5 points above the majority rate, control ≥ 0.90.",
+        "",
+        *summary_lines(rows),
+        "",
+        "Every run:",
+        "",
+        *run_lines(rows),
+        "",
     ]
     if any(r["label"] == "celeba" for r in rows):
         lines += [CELEBA_CAVEAT, ""]
@@ -319,9 +381,18 @@ def markdown(args, argv, rows, skipped):
 def save(out, args, argv, rows, skipped):
     """Writes the table and the JSON (after every run, so a stopped run keeps its rows)."""
     text = markdown(args, argv, rows, skipped)
-    write_outputs(out, "supervised_attributes", text,
-                  {"args": vars(args), "targets": TARGETS, "skipped": skipped,
-                   "celeba_caveat": CELEBA_CAVEAT, "runs": rows})
+    write_outputs(
+        out,
+        "supervised_attributes",
+        text,
+        {
+            "args": vars(args),
+            "targets": TARGETS,
+            "skipped": skipped,
+            "celeba_caveat": CELEBA_CAVEAT,
+            "runs": rows,
+        },
+    )
     return text
 
 
@@ -343,8 +414,13 @@ def main(argv=None):
         celeba = experiment.dataset == "celeb_a"
         split = celeba_split(args.celeba_dir, experiment.attributes) if celeba else None
         for seed in args.seeds:
-            config = experiment.config(seed, epochs_for(experiment, args), args.steps_per_epoch,
-                                       args.batch_size, args.celeba_dir if celeba else None)
+            config = experiment.config(
+                seed,
+                epochs_for(experiment, args),
+                args.steps_per_epoch,
+                args.batch_size,
+                args.celeba_dir if celeba else None,
+            )
             if celeba:
                 from keras_gvae import data
 
@@ -352,38 +428,53 @@ def main(argv=None):
                 num_control = len(test[0])
 
                 def make_data(x=x, y=y, config=config):
-                    return (data.from_numpy(x, y, batch_size=None, seed=config.seed).repeat()
-                            .batch(config.batch_size, drop_remainder=True))
+                    return (
+                        data.from_numpy(x, y, batch_size=None, seed=config.seed)
+                        .repeat()
+                        .batch(config.batch_size, drop_remainder=True)
+                    )
 
                 model, seconds = train_model(config, make_data)
                 fit = (x, y)
             else:
                 model, seconds = train_model(config)
                 images, labels = held_out_images(config, protocol["num_fit"] + protocol["num_test"])
-                fit = (images[:protocol["num_fit"]], labels[:protocol["num_fit"]])
-                test = (images[protocol["num_fit"]:], labels[protocol["num_fit"]:])
+                fit = (images[: protocol["num_fit"]], labels[: protocol["num_fit"]])
+                test = (images[protocol["num_fit"] :], labels[protocol["num_fit"] :])
                 num_control = protocol["num_control"]
             start = time.perf_counter()
             report, ranges = measure(model, fit, test, num_control, seed)
             if celeba:
-                for name, accuracy in zip(experiment.attributes,
-                                          judge_test_accuracy(fit, test, seed), strict=True):
+                for name, accuracy in zip(
+                    experiment.attributes, judge_test_accuracy(fit, test, seed), strict=True
+                ):
                     report[name]["judge_test_accuracy"] = accuracy
             figure = None
             if seed == args.seeds[0]:
                 figure = out / f"sweep_{slug(experiment.name)}.png"
                 sweep_figure(model, test[0], ranges, figure)
             last = {k: float(v[-1]) for k, v in model.history.history.items()}
-            row = flat_row(label=experiment.name, seed=seed, dataset=experiment.dataset,
-                           attributes=list(experiment.attributes),
-                           units=list(model.attribute_units), train_seconds=seconds,
-                           eval_seconds=time.perf_counter() - start, train=last,
-                           sweep_ranges=[list(r) for r in ranges],
-                           figure=None if figure is None else figure.name,
-                           num_fit=len(fit[0]), num_test=len(test[0]), num_control=num_control,
-                           epochs=config.epochs, latent_dim=config.latent_dim, beta=config.beta,
-                           learning_rate=config.learning_rate, lr_schedule=config.lr_schedule,
-                           model_kwargs=config.model_kwargs)
+            row = flat_row(
+                label=experiment.name,
+                seed=seed,
+                dataset=experiment.dataset,
+                attributes=list(experiment.attributes),
+                units=list(model.attribute_units),
+                train_seconds=seconds,
+                eval_seconds=time.perf_counter() - start,
+                train=last,
+                sweep_ranges=[list(r) for r in ranges],
+                figure=None if figure is None else figure.name,
+                num_fit=len(fit[0]),
+                num_test=len(test[0]),
+                num_control=num_control,
+                epochs=config.epochs,
+                latent_dim=config.latent_dim,
+                beta=config.beta,
+                learning_rate=config.learning_rate,
+                lr_schedule=config.lr_schedule,
+                model_kwargs=config.model_kwargs,
+            )
             row.update(attribute_scores(report))
             rows.append(row)
             print(dump(row), flush=True)

@@ -17,7 +17,13 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0.dev0"
 
 __all__ = [
-    "GuidedVAE", "SupervisedGuidedVAE", "VAE", "layers", "losses", "models", "presets",
+    "GuidedVAE",
+    "SupervisedGuidedVAE",
+    "VAE",
+    "layers",
+    "losses",
+    "models",
+    "presets",
     "__version__",
 ]
 

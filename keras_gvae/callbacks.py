@@ -59,8 +59,9 @@ class StopOnNonFinite(keras.callbacks.Callback):
         step, epoch, bad = self.failure
         # The terms first, "loss" (their sum) last: the first named is where it started.
         names = sorted(bad, key=lambda k: (k == "loss", k))
-        terms = ", ".join(f"{k}={'NaN' if math.isnan(v) else v}" for k, v in
-                          ((k, bad[k]) for k in names))
+        terms = ", ".join(
+            f"{k}={'NaN' if math.isnan(v) else v}" for k, v in ((k, bad[k]) for k in names)
+        )
         return f"training stopped at step {step} (epoch {epoch}): non-finite loss term(s) {terms}"
 
 
@@ -85,8 +86,9 @@ class BestModel(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
         if value is None:
-            raise ValueError(f"BestModel expected {self.monitor!r} in the epoch logs; got "
-                             f"{sorted(logs or {})}")
+            raise ValueError(
+                f"BestModel expected {self.monitor!r} in the epoch logs; got {sorted(logs or {})}"
+            )
         value = float(value)
         if math.isfinite(value) and (self.best is None or value < self.best):
             save_model_atomic(self.model, self.path)

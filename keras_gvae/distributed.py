@@ -37,7 +37,8 @@ def is_chief(strategy):
     resolver = strategy.cluster_resolver
     task, index = resolver.task_type, resolver.task_id
     return task in (None, "chief") or (
-        task == "worker" and index == 0 and "chief" not in resolver.cluster_spec().as_dict())
+        task == "worker" and index == 0 and "chief" not in resolver.cluster_spec().as_dict()
+    )
 
 
 def _train_options():
@@ -56,8 +57,17 @@ def _mean_over_replicas(strategy, logs):
     return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in logs.items()}
 
 
-def fit_across_workers(model, dataset, epochs, steps_per_epoch, initial_epoch=0, callbacks=(),
-                       validation_data=None, shuffle=False, verbose="auto"):
+def fit_across_workers(
+    model,
+    dataset,
+    epochs,
+    steps_per_epoch,
+    initial_epoch=0,
+    callbacks=(),
+    validation_data=None,
+    shuffle=False,
+    verbose="auto",
+):
     """``model.fit(dataset, ...)`` under ``model.distribute_strategy`` (built in its scope),
     for the arguments ``fit_resumable`` passes. ``dataset`` yields global batches, used in
     their order (``shuffle`` must be False); the epoch logs are the train step's metrics at
@@ -73,15 +83,22 @@ def fit_across_workers(model, dataset, epochs, steps_per_epoch, initial_epoch=0,
     batch = dataset.element_spec[0].shape[0]
     if batch is not None and batch % replicas:
         raise ValueError(f"--batch-size {batch} must be a multiple of the {replicas} replicas")
-    iterator = iter(strategy.experimental_distribute_dataset(dataset.with_options(_train_options())))
+    iterator = iter(
+        strategy.experimental_distribute_dataset(dataset.with_options(_train_options()))
+    )
 
     @tf.function
     def train_step(iterator):
         return _mean_over_replicas(strategy, strategy.run(model.train_step, args=(next(iterator),)))
 
     callbacks = keras.callbacks.CallbackList(
-        list(callbacks), add_history=True, add_progbar=verbose != 0, verbose=verbose,
-        epochs=epochs, steps=steps_per_epoch, model=model,
+        list(callbacks),
+        add_history=True,
+        add_progbar=verbose != 0,
+        verbose=verbose,
+        epochs=epochs,
+        steps=steps_per_epoch,
+        model=model,
     )
     evaluator = None
     model.stop_training = False
@@ -95,12 +112,15 @@ def fit_across_workers(model, dataset, epochs, steps_per_epoch, initial_epoch=0,
             try:
                 logs = {k: float(v) for k, v in train_step(iterator).items()}
             except tf.errors.UnavailableError as err:
-                cause = next((line for line in err.message.splitlines() if "aborted by" in line),
-                             type(err).__name__)
+                cause = next(
+                    (line for line in err.message.splitlines() if "aborted by" in line),
+                    type(err).__name__,
+                )
                 raise WorkerLostError(
                     f"epoch {epoch + 1}, step {step + 1}: a worker is gone ({cause.strip()}); "
                     "start every worker again with the same command to resume from the "
-                    "chief's last backup") from err
+                    "chief's last backup"
+                ) from err
             callbacks.on_train_batch_end(step, logs)
             if model.stop_training:
                 break
@@ -132,14 +152,17 @@ def sync_restore(model, steps):
             if not optimizer.built:
                 optimizer.build(model.trainable_variables)
     variables = [v.value for v in model.variables] + [
-        v.value for optimizer in optimizers for v in optimizer.variables]
+        v.value for optimizer in optimizers for v in optimizer.variables
+    ]
 
     def chiefs(steps):
         # Global replica 0 is on the chief; the others add zeros (a sum that is exact).
         context = tf.distribute.get_replica_context()
         first = tf.equal(context.replica_id_in_sync_group, 0)
-        return [context.all_reduce(tf.distribute.ReduceOp.SUM, tf.where(first, v, tf.zeros_like(v)))
-                for v in [steps, *variables]]
+        return [
+            context.all_reduce(tf.distribute.ReduceOp.SUM, tf.where(first, v, tf.zeros_like(v)))
+            for v in [steps, *variables]
+        ]
 
     @tf.function
     def take_chiefs(steps):

@@ -277,8 +277,11 @@ def _report_stale(path, skip=None):
         parts.append(
             f"a previous {path} moved aside by an interrupted --overwrite: "
             + ", ".join(str(p) for p in old)
-            + (f"; restore it with: mv {shlex.quote(str(old[0]))} {shlex.quote(str(path))}"
-               if not path.exists() and len(old) == 1 else "")
+            + (
+                f"; restore it with: mv {shlex.quote(str(old[0]))} {shlex.quote(str(path))}"
+                if not path.exists() and len(old) == 1
+                else ""
+            )
         )
     warnings.warn("; ".join(parts), StalePartialWarning, stacklevel=4)
 
@@ -331,7 +334,13 @@ def _commit_file(tmp, path, overwrite):
             f"{path} appeared while it was being written; it was not replaced"
         ) from None
     except OSError as err:
-        if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+        if err.errno not in (
+            errno.EPERM,
+            errno.ENOTSUP,
+            errno.EOPNOTSUPP,
+            errno.EXDEV,
+            errno.EMLINK,
+        ):
             raise
         # No hard links on this file system: the claim keeps other keras_gvae writers out.
         _check_file_target(path, overwrite)

@@ -56,8 +56,15 @@ def masked_sigmoid_cross_entropy(targets, logits, mask):
 MMD_BANDWIDTHS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
-def group_mmd(z, positive, negative, bandwidths=MMD_BANDWIDTHS, standardize=False, epsilon=1e-4,
-              unbiased=False):
+def group_mmd(
+    z,
+    positive,
+    negative,
+    bandwidths=MMD_BANDWIDTHS,
+    standardize=False,
+    epsilon=1e-4,
+    unbiased=False,
+):
     """Squared maximum mean discrepancy between two weighted groups of one batch.
 
     By default the biased (V-statistic) estimate ``E k(p, p') + E k(n, n') - 2 E k(p, n)``

@@ -93,8 +93,20 @@ def merged_settings(name: str, overrides: dict) -> dict:
 
 # The TrainConfig fields a preset may set (and ``gvae train``'s flags override).
 RECIPE_FIELDS = (
-    "model", "dataset", "data_dir", "epochs", "steps_per_epoch", "batch_size", "latent_dim",
-    "beta", "learning_rate", "clip_norm", "lr_schedule", "seed", "attributes", "likelihood",
+    "model",
+    "dataset",
+    "data_dir",
+    "epochs",
+    "steps_per_epoch",
+    "batch_size",
+    "latent_dim",
+    "beta",
+    "learning_rate",
+    "clip_norm",
+    "lr_schedule",
+    "seed",
+    "attributes",
+    "likelihood",
     "model_kwargs",
 )
 

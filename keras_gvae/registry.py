@@ -87,12 +87,20 @@ DATASETS: dict[str, DatasetEntry] = {
         # Shapes label with the 6 latent classes (dSprites' order), or with attributes.
         # The few-shot classes are the shapes (column 1). Only the full grid has ground
         # truth: the restricted variants cannot hold one factor fixed and redraw the others.
-        DatasetEntry("shapes", label_names=_SHAPES_FACTORS, few_shot_column=1,
-                     ground_truth="keras_gvae.registry:_shapes_ground_truth"),
+        DatasetEntry(
+            "shapes",
+            label_names=_SHAPES_FACTORS,
+            few_shot_column=1,
+            ground_truth="keras_gvae.registry:_shapes_ground_truth",
+        ),
         DatasetEntry("shapes_binary", label_names=_SHAPES_FACTORS, few_shot_column=1),
         DatasetEntry("shapes_binary_upright", label_names=_SHAPES_FACTORS, few_shot_column=1),
-        DatasetEntry("dsprites", label_names=_SHAPES_FACTORS, few_shot_column=1,
-                     ground_truth="keras_gvae.registry:_dsprites_ground_truth"),
+        DatasetEntry(
+            "dsprites",
+            label_names=_SHAPES_FACTORS,
+            few_shot_column=1,
+            ground_truth="keras_gvae.registry:_dsprites_ground_truth",
+        ),
         DatasetEntry("mnist", label_names=("digit",)),
         DatasetEntry("omniglot", label_names=("alphabet", "character")),
         DatasetEntry("celeb_a", likelihood="gaussian"),

@@ -23,7 +23,9 @@ def resolve_model_path(path):
             )
         return candidate
     if not path.exists():
-        raise ModelLoadError(f"{path}: no such file; expected a .keras model file or a run directory")
+        raise ModelLoadError(
+            f"{path}: no such file; expected a .keras model file or a run directory"
+        )
     return path
 
 

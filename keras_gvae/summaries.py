@@ -31,8 +31,9 @@ def scalar(tag, value, step):
     from tensorflow.core.framework import summary_pb2
 
     metadata = _metadata("scalars", summary_pb2.DATA_CLASS_SCALAR)
-    return tf.summary.write(tag, tf.constant(float(value), tf.float32), step=step,
-                            metadata=metadata)
+    return tf.summary.write(
+        tag, tf.constant(float(value), tf.float32), step=step, metadata=metadata
+    )
 
 
 def png_bytes(image):

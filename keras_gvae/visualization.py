@@ -34,8 +34,10 @@ def labelled_panel(images, row_labels=(), title=None, zoom=1, label_width=None):
     if zoom != 1:
         tile = tile.resize((tile.width * zoom, tile.height * zoom), Image.NEAREST)
     rows = np.asarray(images).shape[0]
-    label_width = label_width if label_width is not None else (
-        8 + 6 * max((len(s) for s in row_labels), default=0)
+    label_width = (
+        label_width
+        if label_width is not None
+        else (8 + 6 * max((len(s) for s in row_labels), default=0))
     )
     top = 16 if title else 0
     panel = Image.new("RGB", (tile.width + label_width, tile.height + top), (255, 255, 255))
@@ -134,9 +136,13 @@ def attribute_sweep_figure(model, x, ranges, steps=7, zoom=None):
     x = np.asarray(x, np.float32)
     zoom = _zoom(model, zoom)
     panels = []
-    for name, unit, (low, high) in zip(model.attributes, model.attribute_units, ranges, strict=True):
+    for name, unit, (low, high) in zip(
+        model.attributes, model.attribute_units, ranges, strict=True
+    ):
         values = np.linspace(low, high, steps)
         images = np.stack([model.traverse(x=image, units=[unit], values=values)[0] for image in x])
         title = f"z{unit} ({name}): {low:+.2f} .. {high:+.2f}"
-        panels.append(labelled_panel(images, [f"image {i}" for i in range(len(x))], title=title, zoom=zoom))
+        panels.append(
+            labelled_panel(images, [f"image {i}" for i in range(len(x))], title=title, zoom=zoom)
+        )
     return side_by_side(panels)

@@ -33,11 +33,13 @@ def run_model_saving_test(model, x, path, fresh_process=False):
             f"""
             import numpy as np, keras, keras_gvae
             m = keras.saving.load_model({str(path)!r}, safe_mode=True)
-            np.save({str(path) + '.y.npy'!r}, m.predict(np.load({str(path) + '.x.npy'!r}), verbose=0))
+            np.save({str(path) + ".y.npy"!r}, m.predict(np.load({str(path) + ".x.npy"!r}), verbose=0))
             print(type(m).__name__)
             """
         )
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         assert done.stdout.strip().splitlines()[-1] == type(model).__name__
         got = np.load(str(path) + ".y.npy")
@@ -63,4 +65,8 @@ def weights_snapshot(variables):
 
 def changed(before, variables):
     """Paths of ``variables`` whose value differs from the snapshot ``before``."""
-    return {v.path for v in variables if not np.array_equal(before[v.path], keras.ops.convert_to_numpy(v))}
+    return {
+        v.path
+        for v in variables
+        if not np.array_equal(before[v.path], keras.ops.convert_to_numpy(v))
+    }

@@ -89,14 +89,38 @@ def test_two_worker_makespan():
 def test_supervised_attribute_control_runs(tmp_path):
     script = load_script("supervised_attribute_control")
     out = tmp_path / "control.md"
-    row = script.main(["--steps", "2", "--eval-images", "1000", "--config", '{"mmd_weight": 1.0}',
-                       "--output", str(out)])
+    row = script.main(
+        [
+            "--steps",
+            "2",
+            "--eval-images",
+            "1000",
+            "--config",
+            '{"mmd_weight": 1.0}',
+            "--output",
+            str(out),
+        ]
+    )
     text = out.read_text()
     assert text.startswith("# Supervised Guided-VAE") and text.rstrip().endswith(row)
     assert "| shapes_binary_upright | is_heart,large | 2 | 0.001 | mmd_weight=1.0 |" in row
     saved = tmp_path / "m.keras"
-    row = script.main(["--steps", "1", "--eval-images", "1000", "--output", str(out), "--save", str(saved),
-                       "--seed", "3", "--config", '{"latent_dim": 4}'])
+    row = script.main(
+        [
+            "--steps",
+            "1",
+            "--eval-images",
+            "1000",
+            "--output",
+            str(out),
+            "--save",
+            str(saved),
+            "--seed",
+            "3",
+            "--config",
+            '{"latent_dim": 4}',
+        ]
+    )
     assert len(out.read_text().strip().splitlines()) == len(text.strip().splitlines()) + 1
     assert "| seed=3, latent_dim=4 |" in row and "(majority 0." in row
     from keras_gvae.saving import load_model
@@ -106,7 +130,9 @@ def test_supervised_attribute_control_runs(tmp_path):
 
 @pytest.mark.slow
 def test_training_step_runs(tmp_path, capsys):
-    pytest.importorskip("torch", reason="the PyTorch reference needs torch (pip install torch==2.13.0)")
+    pytest.importorskip(
+        "torch", reason="the PyTorch reference needs torch (pip install torch==2.13.0)"
+    )
     import json
 
     script = load_script("training_step")
@@ -115,13 +141,18 @@ def test_training_step_runs(tmp_path, capsys):
     assert out.read_text() == text
     for kind in ("vae", "guided", "supervised"):
         assert f"| {kind} | 28x28x1 |" in text
-    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()
-               if line.startswith("{")]
+    records = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
     rates = [r for r in records if r["figure"] == "images_per_second"]
     # 3 models x (Keras float32, Keras mixed_bfloat16, PyTorch float32), every loss finite.
     assert len(rates) == 9 and all(r["value"] > 0 and np.isfinite(r["final_loss"]) for r in rates)
-    assert {r["figure"] for r in records} >= {"matmul_peak_gflops", "keras_over_torch",
-                                              "guidance_overhead", "bfloat16_speedup"}
+    assert {r["figure"] for r in records} >= {
+        "matmul_peak_gflops",
+        "keras_over_torch",
+        "guidance_overhead",
+        "bfloat16_speedup",
+    }
     # The analytic count of the 28x28 VAE step (batch 4): ~320 MFLOP per image, as issue #16
     # estimated by hand; the supervised step counts two encoder/decoder passes.
     per_image = {r["model"]: r["gflops_per_step_analytic"] / 4 for r in rates}

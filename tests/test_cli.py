@@ -8,23 +8,38 @@ from PIL import Image
 from keras_gvae.cli.main import main
 
 TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8", "--quiet"]
-RUN_FILES = {"model.keras", "training_state.json", "history.csv", "metrics.json", "config.json",
-             "reconstructions.png",
-             "traversal.png", "MODEL_CARD.md", ".keras_gvae.json"}
+RUN_FILES = {
+    "model.keras",
+    "training_state.json",
+    "history.csv",
+    "metrics.json",
+    "config.json",
+    "reconstructions.png",
+    "traversal.png",
+    "MODEL_CARD.md",
+    ".keras_gvae.json",
+}
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "guided"
-    assert main(["train", *TINY, "--latent-dim", "7", "--eval-images", "16", "--out", str(out)]) == 0
+    assert (
+        main(["train", *TINY, "--latent-dim", "7", "--eval-images", "16", "--out", str(out)]) == 0
+    )
     return out
 
 
 def test_train_writes_a_complete_run_directory(run_dir):
     assert {p.name for p in run_dir.iterdir()} == RUN_FILES
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert set(metrics["final_epoch"]) == {"loss", "reconstruction", "kl", "sub_reconstruction",
-                                           "orthogonality"}
+    assert set(metrics["final_epoch"]) == {
+        "loss",
+        "reconstruction",
+        "kl",
+        "sub_reconstruction",
+        "orthogonality",
+    }
     assert all(np.isfinite(v) for v in metrics["evaluation"].values())
     assert (run_dir / "history.csv").read_text().splitlines()[0].startswith("epoch,")
     traversal = Image.open(run_dir / "traversal.png")
@@ -105,8 +120,20 @@ def test_a_zip_without_a_config_is_rejected(tmp_path, capsys):
 
 def test_evaluate_writes_metrics_and_the_mi_picture(run_dir, tmp_path, capsys):
     out = tmp_path / "eval"
-    code = main(["evaluate", str(run_dir), "--metrics", "mig,modularity_explicitness,probes",
-                 "--num-train", "300", "--num-test", "200", "--out", str(out)])
+    code = main(
+        [
+            "evaluate",
+            str(run_dir),
+            "--metrics",
+            "mig,modularity_explicitness,probes",
+            "--num-train",
+            "300",
+            "--num-test",
+            "200",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "disentanglement/mig" in printed
@@ -130,8 +157,20 @@ def test_train_on_a_folder_of_images(tmp_path):
             pixels = (rng.random((28, 28)) > 0.5).astype(np.uint8) * 255
             Image.fromarray(pixels, mode="L").save(folder / label / f"{i}.png")
     out = tmp_path / "run"
-    args = ["train", *TINY, "--dataset", str(folder), "--model", "vae", "--latent-dim", "4",
-            "--eval-images", "8", "--out", str(out)]
+    args = [
+        "train",
+        *TINY,
+        "--dataset",
+        str(folder),
+        "--model",
+        "vae",
+        "--latent-dim",
+        "4",
+        "--eval-images",
+        "8",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["dataset"] == str(folder)
@@ -142,17 +181,37 @@ def test_train_on_a_folder_of_images(tmp_path):
 
 def test_supervised_train_with_model_arguments(tmp_path, capsys):
     out = tmp_path / "sup"
-    args = ["train", *TINY, "--model", "supervised", "--dataset", "shapes_binary_upright",
-            "--attributes", "is_heart,large", "--eval-images", "8",
-            "--model-arg", "joint_inhibition=true", "--model-arg", "mmd_weight=10",
-            "--model-arg", "adversary_input=mean", "--clip-norm", "5", "--lr-schedule", "cosine"]
+    args = [
+        "train",
+        *TINY,
+        "--model",
+        "supervised",
+        "--dataset",
+        "shapes_binary_upright",
+        "--attributes",
+        "is_heart,large",
+        "--eval-images",
+        "8",
+        "--model-arg",
+        "joint_inhibition=true",
+        "--model-arg",
+        "mmd_weight=10",
+        "--model-arg",
+        "adversary_input=mean",
+        "--clip-norm",
+        "5",
+        "--lr-schedule",
+        "cosine",
+    ]
     assert main([*args, "--out", str(out)]) == 0
     from keras_gvae.saving import load_model
 
     # The clip norm reaches all three optimizers and survives the round trip.
     trained = load_model(out / "model.keras")
-    assert [o.global_clipnorm for o in (trained.optimizer, trained.adversary_optimizer,
-                                        trained.inhibition_optimizer)] == [5.0, 5.0, 5.0]
+    assert [
+        o.global_clipnorm
+        for o in (trained.optimizer, trained.adversary_optimizer, trained.inhibition_optimizer)
+    ] == [5.0, 5.0, 5.0]
     assert "clipped to global norm 5.0" in (out / "MODEL_CARD.md").read_text()
     # So does the cosine schedule: over the run's 1 x 2 steps, ending at a rate of 0.
     for optimizer in (trained.optimizer, trained.adversary_optimizer, trained.inhibition_optimizer):
@@ -165,14 +224,43 @@ def test_supervised_train_with_model_arguments(tmp_path, capsys):
     model = load_model(out)
     assert (model.joint_inhibition, model.mmd_weight, model.adversary_input) == (True, 10.0, "mean")
     config = json.loads((out / "config.json").read_text())
-    assert config["model_kwargs"] == {"joint_inhibition": True, "mmd_weight": 10, "adversary_input": "mean"}
+    assert config["model_kwargs"] == {
+        "joint_inhibition": True,
+        "mmd_weight": 10,
+        "adversary_input": "mean",
+    }
     # gvae evaluate measures attribute control on the run's own dataset.
-    assert main(["evaluate", str(out), "--metrics", "attributes", "--num-train", "200",
-                 "--num-test", "100", "--out", str(tmp_path / "eval")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(out),
+                "--metrics",
+                "attributes",
+                "--num-train",
+                "200",
+                "--num-test",
+                "100",
+                "--out",
+                str(tmp_path / "eval"),
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())["metrics"]
     for name in ("is_heart", "large"):
-        assert {f"attributes/{name}/{key}" for key in ("head_accuracy", "unit_accuracy", "leakage_accuracy",
-                "leakage_stderr", "majority_rate", "judge_accuracy", "control_rate")} <= set(metrics)
+        assert {
+            f"attributes/{name}/{key}"
+            for key in (
+                "head_accuracy",
+                "unit_accuracy",
+                "leakage_accuracy",
+                "leakage_stderr",
+                "majority_rate",
+                "judge_accuracy",
+                "control_rate",
+            )
+        } <= set(metrics)
         assert 0.0 <= metrics[f"attributes/{name}/control_rate"] <= 1.0
     capsys.readouterr()
     # Unknown and reserved names are refused before anything is written.

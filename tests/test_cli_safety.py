@@ -18,8 +18,19 @@ import pytest
 from keras_gvae import io
 from keras_gvae.cli.main import main
 
-TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8", "--quiet",
-        "--latent-dim", "6", "--eval-images", "8"]
+TINY = [
+    "--epochs",
+    "1",
+    "--steps-per-epoch",
+    "2",
+    "--batch-size",
+    "8",
+    "--quiet",
+    "--latent-dim",
+    "6",
+    "--eval-images",
+    "8",
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +48,11 @@ def plain_keras_model(tmp_path_factory):
 
 
 def snapshot(folder):
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(Path(folder).rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(Path(folder).rglob("*"))
+        if p.is_file()
+    }
 
 
 def gvae(argv):
@@ -70,8 +84,10 @@ def test_a_second_train_of_the_same_out_is_refused_while_the_first_writes(tmp_pa
 def test_two_train_processes_racing_for_one_out_cannot_both_win(tmp_path):
     out = tmp_path / "c" / "run"
     command = [sys.executable, "-m", "keras_gvae.cli.main", "train", *TINY, "--out", str(out)]
-    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     results = [(p.wait(timeout=300), *p.communicate()) for p in procs]
     codes = sorted(code for code, _, _ in results)
     assert codes == [0, 2], results
@@ -143,8 +159,21 @@ def test_traverse_and_export_never_replace_a_file_unasked(run_dir, tmp_path, cap
 def test_a_missing_data_dir_is_refused_at_once_and_nothing_is_created(tmp_path, capsys):
     missing = tmp_path / "nonexistent"
     start = time.perf_counter()
-    assert main(["train", *TINY, "--dataset", "mnist", "--data-dir", str(missing),
-                 "--out", str(tmp_path / "run")]) == 2
+    assert (
+        main(
+            [
+                "train",
+                *TINY,
+                "--dataset",
+                "mnist",
+                "--data-dir",
+                str(missing),
+                "--out",
+                str(tmp_path / "run"),
+            ]
+        )
+        == 2
+    )
     assert time.perf_counter() - start < 30
     err = err_line(capsys)
     assert f"data_dir {str(missing)!r} does not exist" in err
@@ -187,8 +216,21 @@ def test_a_failure_after_training_keeps_the_trained_model(tmp_path, monkeypatch,
 @pytest.mark.slow
 def test_sigterm_cleans_up_like_ctrl_c_and_sigkill_leftovers_are_reported(tmp_path):
     out = tmp_path / "run"
-    long_run = [sys.executable, "-m", "keras_gvae.cli.main", "train", "--epochs", "100",
-                "--steps-per-epoch", "100", "--batch-size", "8", "--quiet", "--out", str(out)]
+    long_run = [
+        sys.executable,
+        "-m",
+        "keras_gvae.cli.main",
+        "train",
+        "--epochs",
+        "100",
+        "--steps-per-epoch",
+        "100",
+        "--batch-size",
+        "8",
+        "--quiet",
+        "--out",
+        str(out),
+    ]
 
     def start_and_wait_for_partial():
         proc = subprocess.Popen(long_run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -218,17 +260,20 @@ def test_sigterm_cleans_up_like_ctrl_c_and_sigkill_leftovers_are_reported(tmp_pa
 
 
 # ---------------------------------------------------------------- case 7: one-line errors
-def test_expected_errors_are_one_line_with_exit_code_2(run_dir, plain_keras_model, tmp_path,
-                                                       capsys):
+def test_expected_errors_are_one_line_with_exit_code_2(
+    run_dir, plain_keras_model, tmp_path, capsys
+):
     a_file = tmp_path / "a_file"
     a_file.write_text("mine")
     assert main(["train", *TINY, "--out", str(a_file)]) == 2
     assert "is a file; expected a directory" in err_line(capsys)
     assert a_file.read_text() == "mine"
 
-    for argv in (["traverse", str(plain_keras_model), "--out", str(tmp_path / "t.png")],
-                 ["export", str(plain_keras_model), "--tflite", str(tmp_path / "d.tflite")],
-                 ["evaluate", str(plain_keras_model), "--out", str(tmp_path / "eval")]):
+    for argv in (
+        ["traverse", str(plain_keras_model), "--out", str(tmp_path / "t.png")],
+        ["export", str(plain_keras_model), "--tflite", str(tmp_path / "d.tflite")],
+        ["evaluate", str(plain_keras_model), "--out", str(tmp_path / "eval")],
+    ):
         assert main(argv) == 2, argv
         err = err_line(capsys)
         assert "a Keras Sequential, not a keras_gvae model" in err and len(err.splitlines()) == 1
@@ -248,8 +293,9 @@ def test_expected_errors_are_one_line_with_exit_code_2(run_dir, plain_keras_mode
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-def test_an_os_error_while_writing_is_one_line_and_leaves_nothing(run_dir, tmp_path, monkeypatch,
-                                                                  capsys):
+def test_an_os_error_while_writing_is_one_line_and_leaves_nothing(
+    run_dir, tmp_path, monkeypatch, capsys
+):
     from PIL import Image
 
     def disk_full(self, fp, *args, **kwargs):
@@ -268,14 +314,22 @@ def test_help_imports_no_tensorflow_and_shows_defaults():
     if script is None:
         pytest.skip("the gvae console script is not installed")
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    done = subprocess.run([sys.executable, "-X", "importtime", script, "train", "--help"],
-                          capture_output=True, text=True, timeout=60, env=env)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", script, "train", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     shown = " ".join(done.stdout.split())
     assert "--epochs EPOCHS training epochs (default: 10)" in shown
     assert "vae, or beta-vae (default: guided)" in shown and "(default: 0.0005)" in shown
-    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
-                if line.startswith("import time:")]
+    imported = [
+        line.rsplit("|", 1)[-1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    ]
     assert "keras_gvae.cli.main" in imported
     assert not [m for m in imported if m.split(".")[0] in ("tensorflow", "keras")]
     assert not [line for line in done.stderr.splitlines() if not line.startswith("import time:")]
@@ -297,8 +351,18 @@ def test_default_run_names_do_not_collide(tmp_path, monkeypatch):
 # ---------------------------------------------------------------- found beyond the list
 def test_evaluate_never_replaces_an_earlier_evaluation_unasked(run_dir, tmp_path, capsys):
     out = tmp_path / "eval"
-    args = ["evaluate", str(run_dir), "--metrics", "modularity_explicitness", "--num-train", "100",
-            "--num-test", "100", "--out", str(out)]
+    args = [
+        "evaluate",
+        str(run_dir),
+        "--metrics",
+        "modularity_explicitness",
+        "--num-train",
+        "100",
+        "--num-test",
+        "100",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     first = (out / "metrics.json").read_bytes()
     assert main(args) == 2
@@ -317,4 +381,3 @@ def test_shipped_runs_carry_their_markers():
         assert io.marker_kind(run / "saved_model" / "1") == "saved_model", run
         if (run / "evaluation").exists():
             assert io.marker_kind(run / "evaluation") == "evaluation", run
-

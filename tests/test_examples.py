@@ -29,17 +29,25 @@ def outputs(out, name):
 @pytest.mark.slow
 def test_shapes_disentanglement_writes_table_json_and_figures(tmp_path):
     script = load_example("shapes_disentanglement")
-    script.main([*TOY, "--protocol", "smoke", "--models", "VAE", "GuidedVAE", "--out",
-                 str(tmp_path)])
+    script.main(
+        [*TOY, "--protocol", "smoke", "--models", "VAE", "GuidedVAE", "--out", str(tmp_path)]
+    )
     runs = outputs(tmp_path, "shapes_disentanglement")["runs"]
     assert [r["label"] for r in runs] == ["VAE", "GuidedVAE"]
     for run in runs:
-        for key in ("metrics/mig", "metrics/factor_vae/eval_accuracy",
-                    "metrics/dci/disentanglement", "heldout/reconstruction", "mig_factor/pos_x"):
+        for key in (
+            "metrics/mig",
+            "metrics/factor_vae/eval_accuracy",
+            "metrics/dci/disentanglement",
+            "heldout/reconstruction",
+            "mig_factor/pos_x",
+        ):
             assert np.isfinite(run[key])
     assert runs[1]["preset"] == "guided-shapes"
-    assert {p.name for p in tmp_path.glob("mi_matrix_*.png")} == {"mi_matrix_vae.png",
-                                                                 "mi_matrix_guidedvae.png"}
+    assert {p.name for p in tmp_path.glob("mi_matrix_*.png")} == {
+        "mi_matrix_vae.png",
+        "mi_matrix_guidedvae.png",
+    }
     table = (tmp_path / "shapes_disentanglement.md").read_text()
     assert "| GuidedVAE | 1 |" in table and "MIG pos_x" in table
 
@@ -74,14 +82,25 @@ def test_warp_rotates_a_digit_like_np_rot90():
 @pytest.mark.slow
 def test_mnist_examples_run(tmp_path, shared_data):
     mnist = str(shared_data / "mnist")
-    load_example("mnist_geometry").main(["--data-dir", mnist, *TOY, "--test-digits", "64",
-                                         "--out", str(tmp_path / "g")])
+    load_example("mnist_geometry").main(
+        ["--data-dir", mnist, *TOY, "--test-digits", "64", "--out", str(tmp_path / "g")]
+    )
     run = outputs(tmp_path / "g", "mnist_geometry")["runs"][0]
     assert len(run["rho_angle"]) == 10 and run["units"][2] == "z2 (angle)"
     assert (tmp_path / "g" / "traversal.png").is_file()
     load_example("classification_from_latents").main(
-        ["--data-dir", mnist, *TOY, "--train-codes", "200", "--test-codes", "100", "--out",
-         str(tmp_path / "c")])
+        [
+            "--data-dir",
+            mnist,
+            *TOY,
+            "--train-codes",
+            "200",
+            "--test-codes",
+            "100",
+            "--out",
+            str(tmp_path / "c"),
+        ]
+    )
     runs = outputs(tmp_path / "c", "classification_from_latents")["runs"]
     assert [r["label"] for r in runs] == ["raw pixels (784)", "VAE", "GuidedVAE"]
     assert all(0 <= r["knn_error"] <= 1 for r in runs)
@@ -89,8 +108,9 @@ def test_mnist_examples_run(tmp_path, shared_data):
 
 @pytest.mark.slow
 def test_few_shot_omniglot_runs(tmp_path, shared_data):
-    load_example("few_shot_omniglot").main(["--data-dir", str(shared_data / "omniglot"), *TOY,
-                                            "--out", str(tmp_path)])
+    load_example("few_shot_omniglot").main(
+        ["--data-dir", str(shared_data / "omniglot"), *TOY, "--out", str(tmp_path)]
+    )
     runs = outputs(tmp_path, "few_shot_omniglot")["runs"]
     assert [r["label"] for r in runs] == ["raw pixels", "VAE", "GuidedVAE"]
     low, high = runs[0]["interval95"]
@@ -100,17 +120,23 @@ def test_few_shot_omniglot_runs(tmp_path, shared_data):
 @pytest.mark.slow
 def test_real_dsprites_codes_match_the_renderer(tmp_path, shared_data):
     model = Path(__file__).resolve().parents[1] / "saved_models" / "guided_shapes"
-    load_example("real_dsprites").main([str(model), "--data-dir",
-                                        str(shared_data / "dsprites_sample"), "--out",
-                                        str(tmp_path)])
+    load_example("real_dsprites").main(
+        [str(model), "--data-dir", str(shared_data / "dsprites_sample"), "--out", str(tmp_path)]
+    )
     result = outputs(tmp_path, "real_dsprites")
     # The renderer differs from real dSprites by a handful of pixels, so the codes agree.
     assert result["pixels_differing"] < 20 and result["max_code_difference"] < 0.5
     assert {r["factor"] for r in result["factors"]} >= {"scale", "pos_x", "pos_y"}
 
 
-ATTRIBUTE_FIELDS = ("unit_accuracy", "leakage_accuracy", "majority_rate", "control_rate",
-                    "head_accuracy", "judge_accuracy")
+ATTRIBUTE_FIELDS = (
+    "unit_accuracy",
+    "leakage_accuracy",
+    "majority_rate",
+    "control_rate",
+    "head_accuracy",
+    "judge_accuracy",
+)
 
 
 def check_supervised_run(run, out):
@@ -118,7 +144,8 @@ def check_supervised_run(run, out):
         for field in ATTRIBUTE_FIELDS:
             assert 0.0 <= run[f"{attribute}/{field}"] <= 1.0, (attribute, field)
         assert run[f"{attribute}/leak_excess"] == pytest.approx(
-            run[f"{attribute}/leakage_accuracy"] - run[f"{attribute}/majority_rate"])
+            run[f"{attribute}/leakage_accuracy"] - run[f"{attribute}/majority_rate"]
+        )
         met = [run[f"{attribute}/meets_{t}"] for t in ("excitation", "leak", "control")]
         assert all(isinstance(m, bool) for m in met) and run[f"{attribute}/meets_all"] == all(met)
     from PIL import Image
@@ -134,7 +161,8 @@ TOY_SUPERVISED = [*TOY, "--protocol", "smoke"]
 @pytest.mark.slow
 def test_supervised_attributes_on_the_shapes(tmp_path):
     load_example("supervised_attributes").main(
-        [*TOY_SUPERVISED, "--experiments", "position", "--out", str(tmp_path)])
+        [*TOY_SUPERVISED, "--experiments", "position", "--out", str(tmp_path)]
+    )
     result = outputs(tmp_path, "supervised_attributes")
     (run,) = result["runs"]
     assert run["label"] == "position" and run["attributes"] == ["right_half", "bottom_half"]
@@ -151,8 +179,16 @@ def test_supervised_attributes_on_the_shapes(tmp_path):
 @pytest.mark.shared_data
 def test_supervised_attributes_on_the_celeba_sample(tmp_path, shared_data):
     load_example("supervised_attributes").main(
-        [*TOY_SUPERVISED, "--experiments", "celeba", "--celeba-dir",
-         str(shared_data / "celeba_sample"), "--out", str(tmp_path)])
+        [
+            *TOY_SUPERVISED,
+            "--experiments",
+            "celeba",
+            "--celeba-dir",
+            str(shared_data / "celeba_sample"),
+            "--out",
+            str(tmp_path),
+        ]
+    )
     (run,) = outputs(tmp_path, "supervised_attributes")["runs"]
     assert run["attributes"] == ["Smiling", "Male"]
     assert (run["num_fit"], run["num_test"]) == (160, 40)
@@ -163,8 +199,15 @@ def test_supervised_attributes_on_the_celeba_sample(tmp_path, shared_data):
 
 def test_supervised_attributes_skips_an_absent_celeba_sample(tmp_path, capsys):
     load_example("supervised_attributes").main(
-        ["--experiments", "celeba", "--celeba-dir", str(tmp_path / "nowhere"), "--out",
-         str(tmp_path)])
+        [
+            "--experiments",
+            "celeba",
+            "--celeba-dir",
+            str(tmp_path / "nowhere"),
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert "skipping celeba: the CelebA sample folder" in capsys.readouterr().out
     result = outputs(tmp_path, "supervised_attributes")
     assert result["runs"] == [] and "nowhere" in result["skipped"]["celeba"]

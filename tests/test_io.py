@@ -189,8 +189,11 @@ def test_stale_partials_of_a_killed_writer_are_reported_with_how_to_remove_them(
     stale = tmp_path / ".run.partial-deadbeef"
     stale.mkdir()
     (stale / "history.csv").write_text("epoch\n")
-    with pytest.warns(StalePartialWarning, match=r"left by an earlier keras_gvae process.*rm -r .*"
-                      r"\.run\.partial-deadbeef"):
+    with pytest.warns(
+        StalePartialWarning,
+        match=r"left by an earlier keras_gvae process.*rm -r .*"
+        r"\.run\.partial-deadbeef",
+    ):
         with atomic_directory(tmp_path / "run") as tmp:
             (tmp / "model.keras").write_text("v1")
     assert stale.exists()  # reported, never deleted

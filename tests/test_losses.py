@@ -17,7 +17,9 @@ def test_gaussian_kl_closed_form_equals_tfp():
         tfd.MultivariateNormalDiag(mean, tf.exp(0.5 * log_var)),
         tfd.MultivariateNormalDiag(tf.zeros(7)),
     )
-    np.testing.assert_allclose(closed_forms.gaussian_kl(mean, log_var), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        closed_forms.gaussian_kl(mean, log_var), expected, rtol=1e-5, atol=1e-5
+    )
 
 
 def test_gaussian_kl_is_zero_at_the_prior():
@@ -33,7 +35,9 @@ def test_bernoulli_nll_equals_tfp_and_sums_over_pixels():
     probs = tf.sigmoid(logits)
     np.testing.assert_allclose(closed_forms.bernoulli_nll_from_probs(x, probs), expected, rtol=1e-4)
     # Zero logits: every pixel costs log 2.
-    np.testing.assert_allclose(closed_forms.bernoulli_nll(x, np.zeros_like(x)), 50 * np.log(2.0), rtol=1e-6)
+    np.testing.assert_allclose(
+        closed_forms.bernoulli_nll(x, np.zeros_like(x)), 50 * np.log(2.0), rtol=1e-6
+    )
 
 
 def test_gaussian_nll_equals_tfp():
@@ -92,7 +96,9 @@ def test_group_mmd_standardized_is_scale_free_and_equals_mmd_of_standardized_cod
     # epsilon, here made negligible); the plain MMD falls towards zero.
     small = 0.05 * z
     exact = float(group_mmd(z, pos, 1 - pos, standardize=True, epsilon=1e-10))
-    assert float(group_mmd(small, pos, 1 - pos, standardize=True, epsilon=1e-10)) == pytest.approx(exact, rel=1e-3)
+    assert float(group_mmd(small, pos, 1 - pos, standardize=True, epsilon=1e-10)) == pytest.approx(
+        exact, rel=1e-3
+    )
     assert float(group_mmd(small, pos, 1 - pos)) < 0.2 * float(group_mmd(z, pos, 1 - pos))
 
 
@@ -109,14 +115,25 @@ def test_group_mmd_unbiased_closed_form_and_zero_mean_where_the_biased_one_pulls
     expected = k(z[0], z[1]) + k(z[2], z[3]) - 2 * cross
     assert float(group_mmd(z, pos, 1 - pos, unbiased=True)) == pytest.approx(expected, rel=1e-5)
     # A group with one member has no within-group pair: no estimate, 0.
-    assert float(group_mmd(z, np.array([1, 0, 0, 0], "float32"), np.array([0, 1, 1, 1], "float32"),
-                           unbiased=True)) == 0.0
+    assert (
+        float(
+            group_mmd(
+                z,
+                np.array([1, 0, 0, 0], "float32"),
+                np.array([0, 1, 1, 1], "float32"),
+                unbiased=True,
+            )
+        )
+        == 0.0
+    )
     # Both groups from one distribution: the V-statistic's mean is (sum p^2 + sum n^2)
     # (k(a, a) - E k(a, b)) > 0 and shrinks with the codes (the pull towards collapse);
     # the U-statistic's mean is zero at any scale.
     rng = np.random.default_rng(0)
-    draws = [(rng.normal(size=(64, 3)).astype("float32"), (rng.random(64) < 0.5).astype("float32"))
-             for _ in range(200)]
+    draws = [
+        (rng.normal(size=(64, 3)).astype("float32"), (rng.random(64) < 0.5).astype("float32"))
+        for _ in range(200)
+    ]
 
     def mean_of(scale, unbiased):
         return np.mean([float(group_mmd(scale * z, g, 1 - g, unbiased=unbiased)) for z, g in draws])

@@ -8,14 +8,29 @@ import pytest
 from keras_gvae import presets
 from keras_gvae.cli.main import main
 
-TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8", "--eval-images", "8",
-        "--quiet"]
+TINY = [
+    "--epochs",
+    "1",
+    "--steps-per-epoch",
+    "2",
+    "--batch-size",
+    "8",
+    "--eval-images",
+    "8",
+    "--quiet",
+]
 
 
 def test_every_preset_is_listed_and_described():
     names = presets.list_presets()
-    assert {"guided-paper", "guided-shapes", "guided-mnist", "guided-omniglot",
-            "supervised-shapes", "supervised-position"} <= set(names)
+    assert {
+        "guided-paper",
+        "guided-shapes",
+        "guided-mnist",
+        "guided-omniglot",
+        "supervised-shapes",
+        "supervised-position",
+    } <= set(names)
     for name in names:
         text = presets.describe(name)
         assert text.startswith(name + ": ")
@@ -63,17 +78,34 @@ def test_gvae_train_uses_the_default_preset_and_flags_override_it(tmp_path):
     assert main(["train", *TINY, "--out", str(tmp_path / "a")]) == 0
     config = _config(tmp_path / "a")
     assert config["preset"] == "guided-shapes" and config["model_kwargs"] == recipe
-    assert main(["train", *TINY, "--model-arg", "sub_weight=2", "--seed", "5",
-                 "--out", str(tmp_path / "b")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *TINY,
+                "--model-arg",
+                "sub_weight=2",
+                "--seed",
+                "5",
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+        == 0
+    )
     config = _config(tmp_path / "b")
     assert config["model_kwargs"] == {**recipe, "sub_weight": 2} and config["seed"] == 5
     assert config["preset"] == "guided-shapes" and "--seed 5" in config["command"]
     card = (tmp_path / "b" / "MODEL_CARD.md").read_text()
     tiny = "epochs=1, steps_per_epoch=2, batch_size=8"
-    assert f"- Preset: `guided-shapes` (keras_gvae.presets), with {tiny}, seed=5, " \
+    assert (
+        f"- Preset: `guided-shapes` (keras_gvae.presets), with {tiny}, seed=5, "
         "model_kwargs.sub_weight=2 over it\n" in card
-    assert f"- Preset: `guided-shapes` (keras_gvae.presets), with {tiny} over it\n" in \
-        (tmp_path / "a" / "MODEL_CARD.md").read_text()
+    )
+    assert (
+        f"- Preset: `guided-shapes` (keras_gvae.presets), with {tiny} over it\n"
+        in (tmp_path / "a" / "MODEL_CARD.md").read_text()
+    )
     assert main(["train", *TINY, "--preset", "none", "--out", str(tmp_path / "c")]) == 0
     config = _config(tmp_path / "c")
     assert config["preset"] is None and config["model_kwargs"] == {}
@@ -147,7 +179,8 @@ def test_every_shipped_model_is_the_recipe_of_a_preset():
         got = {k: v for k, v in dataclasses.asdict(reproduced).items() if k not in ignore}
         assert got == expected, run.name
         assert presets.differences(reproduced) == (
-            {"data_dir": reproduced.data_dir} if reproduced.data_dir else {}), run.name
+            {"data_dir": reproduced.data_dir} if reproduced.data_dir else {}
+        ), run.name
 
 
 def test_no_readme_command_lists_model_arguments():

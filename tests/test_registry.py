@@ -16,10 +16,16 @@ DSPRITES_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "dsp
 def test_model_entries_build_the_classes_and_set_the_defaults():
     from keras_gvae.models import VAE, GuidedVAE, SupervisedGuidedVAE
 
-    assert model_registry() == {"guided": GuidedVAE, "vae": VAE, "beta-vae": VAE,
-                                "supervised": SupervisedGuidedVAE}
+    assert model_registry() == {
+        "guided": GuidedVAE,
+        "vae": VAE,
+        "beta-vae": VAE,
+        "supervised": SupervisedGuidedVAE,
+    }
     assert TrainConfig(model="beta-vae").beta == 4.0 and TrainConfig(model="vae").beta == 1.0
-    assert [n for n in registry.model_names() if registry.model_entry(n).needs_labels] == ["supervised"]
+    assert [n for n in registry.model_names() if registry.model_entry(n).needs_labels] == [
+        "supervised"
+    ]
     with pytest.raises(ValueError, match=r"unknown model 'gan'; expected one of \['beta-vae'"):
         registry.model_entry("gan")
 
@@ -28,7 +34,10 @@ def test_a_model_that_needs_labels_names_the_parameter():
     with pytest.raises(ParameterError, match="needs attributes") as err:
         TrainConfig(model="supervised")
     assert err.value.parameter == "attributes"
-    assert TrainConfig(model="supervised", attributes="is_heart, large").attributes == ("is_heart", "large")
+    assert TrainConfig(model="supervised", attributes="is_heart, large").attributes == (
+        "is_heart",
+        "large",
+    )
 
 
 def test_likelihood_follows_the_dataset():
@@ -53,7 +62,9 @@ def test_label_names():
 def test_few_shot_classes_are_the_shapes_on_both_shape_datasets():
     # dSprites' column 0 is its constant colour: a few-shot task on it would have one class.
     for name in ("shapes", "shapes_binary", "dsprites"):
-        assert registry.label_names(name, 6)[registry.dataset_entry(name).few_shot_column] == "shape"
+        assert (
+            registry.label_names(name, 6)[registry.dataset_entry(name).few_shot_column] == "shape"
+        )
     assert registry.dataset_entry("mnist").few_shot_column == 0
 
 

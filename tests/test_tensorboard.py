@@ -9,8 +9,19 @@ from PIL import Image
 from keras_gvae.cli.main import main
 from keras_gvae.summaries import read_events
 
-TINY = ["--epochs", "2", "--steps-per-epoch", "2", "--batch-size", "8", "--eval-images", "8",
-        "--latent-dim", "7", "--quiet"]
+TINY = [
+    "--epochs",
+    "2",
+    "--steps-per-epoch",
+    "2",
+    "--batch-size",
+    "8",
+    "--eval-images",
+    "8",
+    "--latent-dim",
+    "7",
+    "--quiet",
+]
 TERMS = ("loss", "reconstruction", "kl", "sub_reconstruction", "orthogonality")
 
 
@@ -36,7 +47,8 @@ def test_gvae_train_writes_every_loss_term_and_the_learning_rate(run_dir):
         np.testing.assert_allclose(values, [float(r[f"val_{term}"]) for r in rows], rtol=1e-6)
     assert [step for step, _ in events[("train", "epoch_learning_rate")]] == [0, 1]
     assert [rate for _, rate in events[("train", "epoch_learning_rate")]] == pytest.approx(
-        [1e-3, 1e-3])  # the guided-shapes preset's constant rate
+        [1e-3, 1e-3]
+    )  # the guided-shapes preset's constant rate
     assert ("train", "epoch_val_loss") not in events
 
 
@@ -84,10 +96,12 @@ def test_the_callback_logs_disentanglement_metrics_placed_before_it(tmp_path):
     data = ShapesData()
     x = data.sample_observations(32, np.random.RandomState(0))
     model = VAE(input_shape=(64, 64, 1), latent_dim=3, seed=0)
-    model.compile(optimizer=keras.optimizers.Adam(
-        keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=6)))
-    metrics = DisentanglementCallback(data, metrics=("mig",), every_n_epochs=2, num_train=100,
-                                      batch_size=16)
+    model.compile(
+        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=6))
+    )
+    metrics = DisentanglementCallback(
+        data, metrics=("mig",), every_n_epochs=2, num_train=100, batch_size=16
+    )
     board = TensorBoard(tmp_path, images=x[:3], image_every_n_epochs=2)
     history = model.fit(x, epochs=3, batch_size=16, verbose=0, callbacks=[metrics, board])
     events = read_events(tmp_path)
@@ -96,8 +110,9 @@ def test_the_callback_logs_disentanglement_metrics_placed_before_it(tmp_path):
     assert events[("train", "epoch_mig")][0][1] == pytest.approx(history.history["mig"][0])
     # The learning rate after each epoch's 2 steps of the cosine decay over 6.
     rates = [rate for _, rate in events[("train", "epoch_learning_rate")]]
-    assert rates == pytest.approx([1e-3 * 0.5 * (1 + np.cos(np.pi * s / 6)) for s in (2, 4, 6)],
-                                  abs=1e-9)
+    assert rates == pytest.approx(
+        [1e-3 * 0.5 * (1 + np.cos(np.pi * s / 6)) for s in (2, 4, 6)], abs=1e-9
+    )
     # A VAE has one decoder; images on epochs 0 and 2 (every 2nd, and the last).
     assert [step for step, _ in events[("train", "traversal/main")]] == [0, 2]
     assert ("train", "traversal/sub") not in events

@@ -50,7 +50,9 @@ def key_value(text):
 
     name, sep, value = text.partition("=")
     if not sep or not name.isidentifier():
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE (e.g. mmd_weight=1000), got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=VALUE (e.g. mmd_weight=1000), got {text!r}"
+        )
     try:
         return name, json.loads(value)
     except json.JSONDecodeError:

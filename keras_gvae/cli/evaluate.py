@@ -16,28 +16,58 @@ HELP = "evaluate a saved model (.keras file or run directory) and write metrics.
 
 def add_arguments(parser):
     parser.add_argument("model", help="a .keras file or a run directory from `gvae train`")
-    parser.add_argument("--dataset", default=None,
-                        help="dataset to evaluate on (default: the run's training dataset, else shapes)")
-    parser.add_argument("--data-dir", default=None, help="folder with local copies of the dataset's files")
-    parser.add_argument("--metrics", default="all",
-                        help="'all', or a comma-separated list of groups (disentanglement, probes, "
-                        "few_shot, omniglot, attributes) and single disentanglement metrics "
-                        "(mig, sap, dci, modularity_explicitness, factor_vae, beta_vae)")
-    parser.add_argument("--out", default=None,
-                        help="folder for metrics.json and mi_matrix.png (default: <run>/evaluation)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing --out folder, if it is a keras_gvae evaluation")
+    parser.add_argument(
+        "--dataset",
+        default=None,
+        help="dataset to evaluate on (default: the run's training dataset, else shapes)",
+    )
+    parser.add_argument(
+        "--data-dir", default=None, help="folder with local copies of the dataset's files"
+    )
+    parser.add_argument(
+        "--metrics",
+        default="all",
+        help="'all', or a comma-separated list of groups (disentanglement, probes, "
+        "few_shot, omniglot, attributes) and single disentanglement metrics "
+        "(mig, sap, dci, modularity_explicitness, factor_vae, beta_vae)",
+    )
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="folder for metrics.json and mi_matrix.png (default: <run>/evaluation)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --out folder, if it is a keras_gvae evaluation",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seeds the samples and classifiers")
-    parser.add_argument("--num-train", type=positive_int, default=None,
-                        help="training points per metric (default: disentanglement_lib's 10000)")
-    parser.add_argument("--num-test", type=positive_int, default=None,
-                        help="test points per metric (default: disentanglement_lib's 5000)")
-    parser.add_argument("--encode-batch-size", type=positive_int, default=1024,
-                        help="images per encoder call (default 1024)")
-    parser.add_argument("--encode-precision", choices=("float32", "mixed_bfloat16"), default=None,
-                        help="encode the metrics' images in this dtype policy (default: the "
-                        "model's); mixed_bfloat16 codes differ from float32's by under 5%% of "
-                        "each unit's spread (tests/models/test_mixed_precision.py)")
+    parser.add_argument(
+        "--num-train",
+        type=positive_int,
+        default=None,
+        help="training points per metric (default: disentanglement_lib's 10000)",
+    )
+    parser.add_argument(
+        "--num-test",
+        type=positive_int,
+        default=None,
+        help="test points per metric (default: disentanglement_lib's 5000)",
+    )
+    parser.add_argument(
+        "--encode-batch-size",
+        type=positive_int,
+        default=1024,
+        help="images per encoder call (default 1024)",
+    )
+    parser.add_argument(
+        "--encode-precision",
+        choices=("float32", "mixed_bfloat16"),
+        default=None,
+        help="encode the metrics' images in this dtype policy (default: the "
+        "model's); mixed_bfloat16 codes differ from float32's by under 5%% of "
+        "each unit's spread (tests/models/test_mixed_precision.py)",
+    )
 
 
 class Context:
@@ -55,8 +85,14 @@ class Context:
         """``num`` images and labels from the dataset's training split."""
         from keras_gvae import data
 
-        ds = data.load(self.dataset, split="train", data_dir=self.args.data_dir, batch_size=256,
-                       seed=seed, attributes=attributes)
+        ds = data.load(
+            self.dataset,
+            split="train",
+            data_dir=self.args.data_dir,
+            batch_size=256,
+            seed=seed,
+            attributes=attributes,
+        )
         xs, ys = [], []
         for x, y in ds.repeat().take(-(-num // 256)):
             xs.append(x.numpy())
@@ -80,15 +116,26 @@ def disentanglement_group(ctx, names):
     if getattr(gtd, "is_full_grid", True) is False:
         # A subset of dSprites cannot hold one factor fixed while sampling the others.
         names = [n for n in names if n not in ("factor_vae", "beta_vae")]
-    scores = evaluate_disentanglement(gtd, ctx.representation, metrics=names, seed=ctx.args.seed,
-                                      num_train=ctx.args.num_train, num_test=ctx.args.num_test)
-    num = min(ctx.args.num_train or 10000, getattr(gtd, "num_images", 10 ** 9))
-    codes, factors = generate_batch_factor_code(gtd, ctx.representation, num,
-                                                np.random.RandomState(ctx.args.seed), 256)
+    scores = evaluate_disentanglement(
+        gtd,
+        ctx.representation,
+        metrics=names,
+        seed=ctx.args.seed,
+        num_train=ctx.args.num_train,
+        num_test=ctx.args.num_test,
+    )
+    num = min(ctx.args.num_train or 10000, getattr(gtd, "num_images", 10**9))
+    codes, factors = generate_batch_factor_code(
+        gtd, ctx.representation, num, np.random.RandomState(ctx.args.seed), 256
+    )
     mi = mutual_information_matrix(codes, factors)
-    plot_mi_matrix(mi, ctx.out / "mi_matrix.png", factor_names=gtd.factor_names,
-                   code_names=_unit_names(ctx.model),
-                   title=f"{type(ctx.model).__name__}: mutual information (nats)")
+    plot_mi_matrix(
+        mi,
+        ctx.out / "mi_matrix.png",
+        factor_names=gtd.factor_names,
+        code_names=_unit_names(ctx.model),
+        title=f"{type(ctx.model).__name__}: mutual information (nats)",
+    )
     return {f"disentanglement/{k}": v for k, v in scores.items()}
 
 
@@ -139,7 +186,10 @@ def omniglot_group(ctx):
     if runs is None:
         return {}
     r = omniglot_one_shot(runs, ctx.representation, image_size=ctx.model.image_shape[0])
-    return {"omniglot/one_shot_error": r["error_rate"], "omniglot/pixel_error": r["pixel_error_rate"]}
+    return {
+        "omniglot/one_shot_error": r["error_rate"],
+        "omniglot/pixel_error": r["pixel_error_rate"],
+    }
 
 
 def attributes_group(ctx):
@@ -151,11 +201,21 @@ def attributes_group(ctx):
     n_train, n_test = ctx.args.num_train or 4000, ctx.args.num_test or 1000
     x, y = ctx.labelled_sample(n_train + n_test, ctx.args.seed + 11, attributes=model.attributes)
     report = attribute_control_report(
-        x, y, ctx.representation, lambda z: np.asarray(model.decode(z)),
-        lambda z: np.asarray(model.attribute_probabilities(z)), model.attribute_units,
-        model.attributes, num_train=n_train, seed=ctx.args.seed,
+        x,
+        y,
+        ctx.representation,
+        lambda z: np.asarray(model.decode(z)),
+        lambda z: np.asarray(model.attribute_probabilities(z)),
+        model.attribute_units,
+        model.attributes,
+        num_train=n_train,
+        seed=ctx.args.seed,
     )
-    return {f"attributes/{name}/{key}": value for name, row in report.items() for key, value in row.items()}
+    return {
+        f"attributes/{name}/{key}": value
+        for name, row in report.items()
+        for key, value in row.items()
+    }
 
 
 GROUPS = {
@@ -190,7 +250,9 @@ def run(args):
     if "all" in tokens:
         groups, names = list(GROUPS), list(METRICS)
     else:
-        names = [t for t in tokens if t in METRICS] or (list(METRICS) if "disentanglement" in tokens else [])
+        names = [t for t in tokens if t in METRICS] or (
+            list(METRICS) if "disentanglement" in tokens else []
+        )
         groups = [t for t in tokens if t in GROUPS and t != "disentanglement"]
         if names:
             groups.insert(0, "disentanglement")
@@ -202,16 +264,26 @@ def run(args):
         ctx = Context(model, args, dataset, tmp)
         for group in groups:
             start = time.perf_counter()
-            scores = disentanglement_group(ctx, names) if group == "disentanglement" else GROUPS[group](ctx)
+            scores = (
+                disentanglement_group(ctx, names)
+                if group == "disentanglement"
+                else GROUPS[group](ctx)
+            )
             if scores:
                 results.update(scores)
                 results[f"seconds/{group}"] = time.perf_counter() - start
         if not results:
-            raise ValueError(f"none of the metrics {tokens} applies to dataset {dataset!r} and this model")
-        write_json(tmp / "metrics.json", {"model": str(model_path), "dataset": dataset, "metrics": results})
+            raise ValueError(
+                f"none of the metrics {tokens} applies to dataset {dataset!r} and this model"
+            )
+        write_json(
+            tmp / "metrics.json", {"model": str(model_path), "dataset": dataset, "metrics": results}
+        )
     _print_table(results, sys.stdout)
-    print(f"wrote {out_path / 'metrics.json'}" + (
-        f" and {out_path / 'mi_matrix.png'}" if (out_path / "mi_matrix.png").exists() else ""))
+    print(
+        f"wrote {out_path / 'metrics.json'}"
+        + (f" and {out_path / 'mi_matrix.png'}" if (out_path / "mi_matrix.png").exists() else "")
+    )
     return 0
 
 

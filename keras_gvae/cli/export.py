@@ -106,8 +106,11 @@ def run(args):
         )
     tflite = {
         flag: path
-        for flag, path in (("--tflite", args.tflite), ("--tflite-sub", args.tflite_sub),
-                           ("--tflite-encoder", args.tflite_encoder))
+        for flag, path in (
+            ("--tflite", args.tflite),
+            ("--tflite-sub", args.tflite_sub),
+            ("--tflite-encoder", args.tflite_encoder),
+        )
         if path
     }
     _check_outputs(args, tflite)

@@ -48,7 +48,8 @@ class HelpFormatter(argparse.HelpFormatter):
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="gvae", description="Guided Variational Autoencoders (Ding et al., CVPR 2020) in Keras 3."
+        prog="gvae",
+        description="Guided Variational Autoencoders (Ding et al., CVPR 2020) in Keras 3.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name in COMMANDS.items():
@@ -79,8 +80,10 @@ def main(argv=None):
         except Exception as err:
             if not isinstance(err, expected_errors()):
                 raise
-            print(f"{prefix}: error: {one_line(err)}{_flag_note(err)}{_kept_note(err)}",
-                  file=sys.stderr)
+            print(
+                f"{prefix}: error: {one_line(err)}{_flag_note(err)}{_kept_note(err)}",
+                file=sys.stderr,
+            )
             return EXIT_ERROR
 
 

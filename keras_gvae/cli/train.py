@@ -21,93 +21,181 @@ def add_arguments(parser):
 
     # The declared defaults; TrainConfig() itself would import the models to check them.
     d = types.SimpleNamespace(**{f.name: f.default for f in dataclasses.fields(TrainConfig)})
-    parser.add_argument("--preset", default=None,
-                        help="a named recipe from keras_gvae.presets (see --list-presets); flags "
-                        "given beside it override its settings. Default: the recipe registered "
-                        "for --model on --dataset (guided on shapes: guided-shapes), else none; "
-                        "'none' trains with the model's own (the paper's) defaults")
-    parser.add_argument("--list-presets", action="store_true",
-                        help="print every preset with its settings and exit")
-    parser.add_argument("--model", choices=MODEL_NAMES, default=d.model,
-                        help="guided (unsupervised Guided-VAE), supervised (Guided-VAE with "
-                        "--attributes), vae, or beta-vae (default: %(default)s)")
-    parser.add_argument("--dataset", default=d.dataset,
-                        help="shapes (embedded), shapes_binary, shapes_binary_upright, mnist, "
-                        "dsprites, celeb_a, omniglot, or a folder of images")
-    parser.add_argument("--attributes", default=None,
-                        help="comma-separated attribute names for --model supervised")
-    parser.add_argument("--model-arg", action="append", type=key_value, default=[], metavar="NAME=VALUE",
-                        help="extra model constructor argument, repeatable (e.g. --model-arg "
-                        "joint_inhibition=true --model-arg mmd_weight=1000)")
-    parser.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default=None,
-                        help="default: gaussian for celeb_a, bernoulli otherwise")
-    parser.add_argument("--data-dir", default=None,
-                        help="existing folder with local copies of the dataset's files")
+    parser.add_argument(
+        "--preset",
+        default=None,
+        help="a named recipe from keras_gvae.presets (see --list-presets); flags "
+        "given beside it override its settings. Default: the recipe registered "
+        "for --model on --dataset (guided on shapes: guided-shapes), else none; "
+        "'none' trains with the model's own (the paper's) defaults",
+    )
+    parser.add_argument(
+        "--list-presets", action="store_true", help="print every preset with its settings and exit"
+    )
+    parser.add_argument(
+        "--model",
+        choices=MODEL_NAMES,
+        default=d.model,
+        help="guided (unsupervised Guided-VAE), supervised (Guided-VAE with "
+        "--attributes), vae, or beta-vae (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--dataset",
+        default=d.dataset,
+        help="shapes (embedded), shapes_binary, shapes_binary_upright, mnist, "
+        "dsprites, celeb_a, omniglot, or a folder of images",
+    )
+    parser.add_argument(
+        "--attributes", default=None, help="comma-separated attribute names for --model supervised"
+    )
+    parser.add_argument(
+        "--model-arg",
+        action="append",
+        type=key_value,
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra model constructor argument, repeatable (e.g. --model-arg "
+        "joint_inhibition=true --model-arg mmd_weight=1000)",
+    )
+    parser.add_argument(
+        "--likelihood",
+        choices=("bernoulli", "gaussian"),
+        default=None,
+        help="default: gaussian for celeb_a, bernoulli otherwise",
+    )
+    parser.add_argument(
+        "--data-dir", default=None, help="existing folder with local copies of the dataset's files"
+    )
     parser.add_argument("--epochs", type=positive_int, default=d.epochs, help="training epochs")
-    parser.add_argument("--steps-per-epoch", type=positive_int, default=d.steps_per_epoch,
-                        help="batches per epoch")
-    parser.add_argument("--batch-size", type=positive_int, default=d.batch_size,
-                        help="images per batch")
-    parser.add_argument("--latent-dim", type=positive_int, default=d.latent_dim,
-                        help="latent units (GuidedVAE: 5 deformation units, the rest content)")
-    parser.add_argument("--beta", type=float, default=None,
-                        help="KL weight (default: 1, or 4 for beta-vae)")
+    parser.add_argument(
+        "--steps-per-epoch", type=positive_int, default=d.steps_per_epoch, help="batches per epoch"
+    )
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=d.batch_size, help="images per batch"
+    )
+    parser.add_argument(
+        "--latent-dim",
+        type=positive_int,
+        default=d.latent_dim,
+        help="latent units (GuidedVAE: 5 deformation units, the rest content)",
+    )
+    parser.add_argument(
+        "--beta", type=float, default=None, help="KL weight (default: 1, or 4 for beta-vae)"
+    )
     parser.add_argument("--learning-rate", type=float, default=d.learning_rate, help="Adam's rate")
-    parser.add_argument("--clip-norm", type=float, default=d.clip_norm,
-                        help="clip each step's gradients to this global norm (default: no clipping)")
-    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=d.lr_schedule,
-                        help="learning-rate schedule: constant, or cosine decay to 0 over the run's "
-                             "steps; the schedule is saved with the model, so a finished cosine run "
-                             "loaded again trains at rate 0 until recompiled (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=d.seed, help="seeds the data, weights and noise")
-    parser.add_argument("--eval-images", type=positive_int, default=d.eval_images,
-                        help="held-out images for the final evaluation and pictures")
-    parser.add_argument("--out", default=None, help="run directory (default: runs/<model>-<dataset>-<time>)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing --out directory, if it is a keras_gvae run (any "
-                        "other directory is never replaced)")
-    parser.add_argument("--export", action="store_true",
-                        help="also write saved_model/ (TF Serving) and decoder.tflite into the run; "
-                        'needs the litert extra: pip install "keras_gvae[litert]"')
-    parser.add_argument("--slim", action="store_true",
-                        help="save model.keras without optimizer state (smaller; recompile to train on)")
-    parser.add_argument("--precision", choices=PRECISIONS, default=d.precision,
-                        help="the model's dtype policy: mixed_* compute the encoder and decoder "
-                        "in half precision (float32 weights, losses and metrics)")
-    parser.add_argument("--backup-every", type=positive_int, default=None, metavar="N",
-                        help="back the training state up every N steps, besides every epoch; a "
-                        "run killed and started again with the same command resumes from its "
-                        "last backup (default: every epoch only)")
-    parser.add_argument("--save-best", action="store_true",
-                        help="also keep best.keras, the model of the epoch with the lowest "
-                        "held-out loss (the --eval-images sample, evaluated every epoch)")
-    parser.add_argument("--resume", default=None, metavar="RUN_DIR",
-                        help="continue RUN_DIR, a finished run (to the new --epochs in all; it "
-                        "is replaced by the longer run once that is complete) or an interrupted "
-                        "one's .NAME.partial-*, with its settings and optimizer state")
-    parser.add_argument("--strategy", choices=STRATEGIES, default=d.strategy,
-                        help="default (one device), mirrored (every visible GPU) or "
-                        "multi-worker (every machine of the TF_CONFIG environment variable, "
-                        "each with its GPUs; run the same command on each, the chief writes "
-                        "the run directory); the --batch-size is the global batch, split "
-                        "between the replicas (default: %(default)s)")
-    parser.add_argument("--tensorboard", action="store_true",
-                        help="also write TensorBoard summaries every epoch into "
-                        "RUN_DIR/tensorboard: every loss term and the learning rate (train/), "
-                        "the held-out loss terms with --save-best (validation/), and the "
-                        "reconstructions and each decoder's traversal as images; view them "
-                        "with `tensorboard --logdir RUN_DIR` (pip install tensorboard; while "
-                        "training they are in the run's .NAME.partial-* directory)")
+    parser.add_argument(
+        "--clip-norm",
+        type=float,
+        default=d.clip_norm,
+        help="clip each step's gradients to this global norm (default: no clipping)",
+    )
+    parser.add_argument(
+        "--lr-schedule",
+        choices=LR_SCHEDULES,
+        default=d.lr_schedule,
+        help="learning-rate schedule: constant, or cosine decay to 0 over the run's "
+        "steps; the schedule is saved with the model, so a finished cosine run "
+        "loaded again trains at rate 0 until recompiled (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=d.seed, help="seeds the data, weights and noise"
+    )
+    parser.add_argument(
+        "--eval-images",
+        type=positive_int,
+        default=d.eval_images,
+        help="held-out images for the final evaluation and pictures",
+    )
+    parser.add_argument(
+        "--out", default=None, help="run directory (default: runs/<model>-<dataset>-<time>)"
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --out directory, if it is a keras_gvae run (any "
+        "other directory is never replaced)",
+    )
+    parser.add_argument(
+        "--export",
+        action="store_true",
+        help="also write saved_model/ (TF Serving) and decoder.tflite into the run; "
+        'needs the litert extra: pip install "keras_gvae[litert]"',
+    )
+    parser.add_argument(
+        "--slim",
+        action="store_true",
+        help="save model.keras without optimizer state (smaller; recompile to train on)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=d.precision,
+        help="the model's dtype policy: mixed_* compute the encoder and decoder "
+        "in half precision (float32 weights, losses and metrics)",
+    )
+    parser.add_argument(
+        "--backup-every",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="back the training state up every N steps, besides every epoch; a "
+        "run killed and started again with the same command resumes from its "
+        "last backup (default: every epoch only)",
+    )
+    parser.add_argument(
+        "--save-best",
+        action="store_true",
+        help="also keep best.keras, the model of the epoch with the lowest "
+        "held-out loss (the --eval-images sample, evaluated every epoch)",
+    )
+    parser.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_DIR",
+        help="continue RUN_DIR, a finished run (to the new --epochs in all; it "
+        "is replaced by the longer run once that is complete) or an interrupted "
+        "one's .NAME.partial-*, with its settings and optimizer state",
+    )
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default=d.strategy,
+        help="default (one device), mirrored (every visible GPU) or "
+        "multi-worker (every machine of the TF_CONFIG environment variable, "
+        "each with its GPUs; run the same command on each, the chief writes "
+        "the run directory); the --batch-size is the global batch, split "
+        "between the replicas (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write TensorBoard summaries every epoch into "
+        "RUN_DIR/tensorboard: every loss term and the learning rate (train/), "
+        "the held-out loss terms with --save-best (validation/), and the "
+        "reconstructions and each decoder's traversal as images; view them "
+        "with `tensorboard --logdir RUN_DIR` (pip install tensorboard; while "
+        "training they are in the run's .NAME.partial-* directory)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 # Flags that are settings of a recipe (the rest say where to write and what to print).
 RECIPE_FLAGS = {
-    "model": "model", "dataset": "dataset", "data_dir": "data_dir", "epochs": "epochs",
-    "steps_per_epoch": "steps_per_epoch", "batch_size": "batch_size", "latent_dim": "latent_dim",
-    "beta": "beta", "learning_rate": "learning_rate", "clip_norm": "clip_norm",
-    "lr_schedule": "lr_schedule", "seed": "seed", "attributes": "attributes",
-    "likelihood": "likelihood", "model_arg": "model_kwargs",
+    "model": "model",
+    "dataset": "dataset",
+    "data_dir": "data_dir",
+    "epochs": "epochs",
+    "steps_per_epoch": "steps_per_epoch",
+    "batch_size": "batch_size",
+    "latent_dim": "latent_dim",
+    "beta": "beta",
+    "learning_rate": "learning_rate",
+    "clip_norm": "clip_norm",
+    "lr_schedule": "lr_schedule",
+    "seed": "seed",
+    "attributes": "attributes",
+    "likelihood": "likelihood",
+    "model_arg": "model_kwargs",
 }
 
 
@@ -148,15 +236,24 @@ def config_from_args(args, given=None):
         preset = None
     if preset is not None:
         presets.get_preset(preset)  # an unknown name fails here, before any work
-        overrides = {f: v for flag, f in RECIPE_FLAGS.items() if flag in given
-                     for v in [settings[f]]}
+        overrides = {
+            f: v for flag, f in RECIPE_FLAGS.items() if flag in given for v in [settings[f]]
+        }
         settings = presets.merged_settings(preset, overrides)
     return TrainConfig(
-        **settings, preset=preset, out=args.out, overwrite=args.overwrite,
-        export=args.export, eval_images=args.eval_images, slim=args.slim,
-        command=_command_line(args.argv), verbose=0 if args.quiet else "auto",
+        **settings,
+        preset=preset,
+        out=args.out,
+        overwrite=args.overwrite,
+        export=args.export,
+        eval_images=args.eval_images,
+        slim=args.slim,
+        command=_command_line(args.argv),
+        verbose=0 if args.quiet else "auto",
         precision=args.precision,
-        backup_every=args.backup_every, save_best=args.save_best, strategy=args.strategy,
+        backup_every=args.backup_every,
+        save_best=args.save_best,
+        strategy=args.strategy,
         tensorboard=args.tensorboard,
     )
 
@@ -171,17 +268,24 @@ def _resume(args, given):
             f"got --{fixed[0].replace('_', '-')}"
         )
     config = resume_config(
-        args.resume, epochs=args.epochs if "epochs" in given else None,
-        verbose=0 if args.quiet else "auto", backup_every=args.backup_every,
-        save_best=args.save_best, export=args.export, slim=args.slim,
-        command=_command_line(args.argv), tensorboard=args.tensorboard,
+        args.resume,
+        epochs=args.epochs if "epochs" in given else None,
+        verbose=0 if args.quiet else "auto",
+        backup_every=args.backup_every,
+        save_best=args.save_best,
+        export=args.export,
+        slim=args.slim,
+        command=_command_line(args.argv),
+        tensorboard=args.tensorboard,
     )
     out = train(config)
     if out is None:
         return _worker_done()
     metrics = read_metrics(out)
-    print(f"wrote {out}, resumed from step {metrics['resumed_from_step']}, in "
-          f"{metrics['training_seconds']:.0f} s")
+    print(
+        f"wrote {out}, resumed from step {metrics['resumed_from_step']}, in "
+        f"{metrics['training_seconds']:.0f} s"
+    )
     return 0
 
 

@@ -303,5 +303,6 @@ def load_celeb_a(
         labels = tf.stack([tf.cast(ex["attributes"][n], tf.int32) for n in names])
         return image, labels
 
-    return StreamExamples(ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE),
-                          {"attribute_names": names})
+    return StreamExamples(
+        ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE), {"attribute_names": names}
+    )

@@ -73,7 +73,10 @@ def load_shapes(
     from keras_gvae.data.shapes import VARIANTS, make_dataset  # Lazy: imports only when used.
 
     ds = make_dataset(
-        batch_size=None, seed=seed, attributes=attributes, num_examples=num_examples,
+        batch_size=None,
+        seed=seed,
+        attributes=attributes,
+        num_examples=num_examples,
         factor_values=VARIANTS[variant],
     )
     size = normalize_image_size(image_size)

@@ -81,8 +81,14 @@ def leakage(codes_train, labels_train, codes_test, labels_test, units, seed=0, h
         accuracy = float(clf.score(scaler.transform(codes_test[keep_t][:, rest]), y_t))
         majority = float(max(y_t.mean(), 1 - y_t.mean()))
         stderr = float(np.sqrt(accuracy * (1.0 - accuracy) / len(y_t)))
-        out.append({"accuracy": accuracy, "majority_rate": majority, "excess": accuracy - majority,
-                    "stderr": stderr})
+        out.append(
+            {
+                "accuracy": accuracy,
+                "majority_rate": majority,
+                "excess": accuracy - majority,
+                "stderr": stderr,
+            }
+        )
     return out
 
 
@@ -122,8 +128,18 @@ def control_rate(decode_fn, judge_fn, base_codes, unit, low, high, attribute_ind
     return float(np.mean((p_lo < 0.5) & (p_hi > 0.5)))
 
 
-def attribute_control_report(images, labels, representation_fn, decode_fn, head_fn, units, names,
-                             num_train, seed=0, num_control=500):
+def attribute_control_report(
+    images,
+    labels,
+    representation_fn,
+    decode_fn,
+    head_fn,
+    units,
+    names,
+    num_train,
+    seed=0,
+    num_control=500,
+):
     """Every attribute-control measure of a supervised model, on one labelled sample.
 
     The first ``num_train`` images fit the after-the-fact classifiers and the judge; the
@@ -147,11 +163,15 @@ def attribute_control_report(images, labels, representation_fn, decode_fn, head_
     if labels.ndim == 1:
         labels = labels[:, None]
     if not 0 < num_train < len(images):
-        raise ValueError(f"num_train must be in (0, {len(images)}) to leave a test set; got {num_train}")
+        raise ValueError(
+            f"num_train must be in (0, {len(images)}) to leave a test set; got {num_train}"
+        )
     codes = np.asarray(representation_fn(images))
     fit, test = slice(0, num_train), slice(num_train, None)
     heads = np.asarray(head_fn(codes[test]))
-    excite = excitation_accuracy(codes[fit], labels[fit], codes[test], labels[test], units, seed=seed)
+    excite = excitation_accuracy(
+        codes[fit], labels[fit], codes[test], labels[test], units, seed=seed
+    )
     leak = leakage(codes[fit], labels[fit], codes[test], labels[test], units, seed=seed)
     judge, judge_accuracy = train_judge(images[fit], labels[fit], seed=seed)
     sweeps = unit_sweep_values(codes[fit], labels[fit], units)
@@ -159,14 +179,17 @@ def attribute_control_report(images, labels, representation_fn, decode_fn, head_
     for k, name in enumerate(names):
         present = ~np.isnan(labels[test, k])
         report[name] = {
-            "head_accuracy": float(((heads[present, k] > 0.5) == (labels[test][present, k] > 0)).mean()),
+            "head_accuracy": float(
+                ((heads[present, k] > 0.5) == (labels[test][present, k] > 0)).mean()
+            ),
             "unit_accuracy": excite[k],
             "leakage_accuracy": leak[k]["accuracy"],
             "leakage_stderr": leak[k]["stderr"],
             "majority_rate": leak[k]["majority_rate"],
             "judge_accuracy": judge_accuracy[k],
-            "control_rate": control_rate(decode_fn, judge, codes[test][:num_control], units[k],
-                                         *sweeps[k], attribute_index=k),
+            "control_rate": control_rate(
+                decode_fn, judge, codes[test][:num_control], units[k], *sweeps[k], attribute_index=k
+            ),
         }
     return report
 
@@ -206,8 +229,13 @@ def train_judge(images, labels, epochs=15, batch_size=64, seed=0, verbose=0):
         return ops.sum(bce * present) / ops.maximum(ops.sum(present), 1.0)
 
     judge.compile(optimizer=keras.optimizers.Adam(2e-3), loss=masked_bce)
-    judge.fit(images, np.where(mask > 0, targets, -1.0), epochs=epochs, batch_size=batch_size,
-              verbose=verbose)
+    judge.fit(
+        images,
+        np.where(mask > 0, targets, -1.0),
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=verbose,
+    )
     probs = judge.predict(images, verbose=0)
     accuracy = [
         float(((probs[mask[:, k] > 0, k] > 0.5) == (targets[mask[:, k] > 0, k] > 0)).mean())

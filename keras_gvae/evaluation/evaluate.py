@@ -126,7 +126,11 @@ def _encodings(names, accepted, sizes):
     for name in names:
         if name in ("factor_vae", "beta_vae"):
             pairs = 2 if name == "beta_vae" else 1
-            total += pairs * size(name, "batch_size") * (size(name, "num_train") + size(name, "num_eval"))
+            total += (
+                pairs
+                * size(name, "batch_size")
+                * (size(name, "num_train") + size(name, "num_eval"))
+            )
             total += size(name, "num_variance_estimate")
         else:
             total += size(name, "num_train") + size(name, "num_test")

@@ -43,11 +43,19 @@ class AttributeClassifier(keras.layers.Layer):
             block = [keras.layers.Dense(units, name=f"dense_{i}", dtype=self.dtype_policy)]
             if self.batch_norm:
                 # momentum 0.9 is PyTorch's default (0.1), which the authors' heads use.
-                block.append(keras.layers.BatchNormalization(
-                    momentum=0.9, synchronized=synchronized, name=f"batch_norm_{i}",
-                    dtype=self.dtype_policy))
-            block.append(keras.layers.LeakyReLU(
-                self.negative_slope, name=f"leaky_relu_{i}", dtype=self.dtype_policy))
+                block.append(
+                    keras.layers.BatchNormalization(
+                        momentum=0.9,
+                        synchronized=synchronized,
+                        name=f"batch_norm_{i}",
+                        dtype=self.dtype_policy,
+                    )
+                )
+            block.append(
+                keras.layers.LeakyReLU(
+                    self.negative_slope, name=f"leaky_relu_{i}", dtype=self.dtype_policy
+                )
+            )
             self.hidden.append(block)
         self.logit = keras.layers.Dense(1, name="logit", dtype=self.dtype_policy)
 
@@ -64,8 +72,11 @@ class AttributeClassifier(keras.layers.Layer):
         x = inputs
         for block in self.hidden:
             for layer in block:
-                x = layer(x, training=training) if isinstance(
-                    layer, keras.layers.BatchNormalization) else layer(x)
+                x = (
+                    layer(x, training=training)
+                    if isinstance(layer, keras.layers.BatchNormalization)
+                    else layer(x)
+                )
         return keras.ops.squeeze(self.logit(x), axis=-1)
 
     def compute_output_shape(self, input_shape):

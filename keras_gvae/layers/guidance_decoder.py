@@ -56,7 +56,9 @@ def transform_parameter_names(transforms):
             f"repeats and with at most one of 'scale' and 'uniform_scale'; got {transforms!r}"
         )
     # Always in canonical order, so the latent layout does not depend on how they are listed.
-    return tuple(p for t in TRANSFORM_PARAMETERS if t in transforms for p in TRANSFORM_PARAMETERS[t])
+    return tuple(
+        p for t in TRANSFORM_PARAMETERS if t in transforms for p in TRANSFORM_PARAMETERS[t]
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_gvae")
@@ -137,10 +139,14 @@ class GuidanceDecoder(keras.layers.Layer):
                 f"{max_translation!r}"
             )
         if transform_map not in TRANSFORM_MAPS:
-            raise ValueError(f"transform_map must be one of {TRANSFORM_MAPS}; got {transform_map!r}")
+            raise ValueError(
+                f"transform_map must be one of {TRANSFORM_MAPS}; got {transform_map!r}"
+            )
         self.transform_map = transform_map
         if template_init not in TEMPLATE_INITS:
-            raise ValueError(f"template_init must be one of {TEMPLATE_INITS}; got {template_init!r}")
+            raise ValueError(
+                f"template_init must be one of {TEMPLATE_INITS}; got {template_init!r}"
+            )
         self.template_init = template_init
         self.basis_gain = float(basis_gain)
         if self.basis_gain < 0:
@@ -153,8 +159,9 @@ class GuidanceDecoder(keras.layers.Layer):
         p, h = self.num_deformation, self.hidden_units
         self.basis = self.add_weight(
             shape=(self.num_content, pixels),
-            initializer=(keras.initializers.Orthogonal(gain=self.basis_gain) if self.basis_gain
-                         else "zeros"),
+            initializer=(
+                keras.initializers.Orthogonal(gain=self.basis_gain) if self.basis_gain else "zeros"
+            ),
             name="basis",
         )
         bias_init = "zeros"
@@ -163,11 +170,13 @@ class GuidanceDecoder(keras.layers.Layer):
         self.basis_bias = self.add_weight(shape=(pixels,), initializer=bias_init, name="basis_bias")
         if self.transform_map == "mlp":
             self.map_in_kernel = self.add_weight(
-                shape=(p, h), initializer=keras.initializers.RandomNormal(stddev=1.0),
+                shape=(p, h),
+                initializer=keras.initializers.RandomNormal(stddev=1.0),
                 name="map_in_kernel",
             )
             self.map_in_bias = self.add_weight(
-                shape=(p, h), initializer=keras.initializers.RandomNormal(stddev=0.5),
+                shape=(p, h),
+                initializer=keras.initializers.RandomNormal(stddev=0.5),
                 name="map_in_bias",
             )
             self.map_out_kernel = self.add_weight(

@@ -54,7 +54,12 @@ def conv64_encoder(input_shape=(64, 64, 1), name="encoder", dtype=None):
     x = inputs
     for i, filters in enumerate((32, 32, 64, 64)):
         x = keras.layers.Conv2D(
-            filters, 4, strides=2, padding="same", activation="relu", name=f"conv_{i + 1}",
+            filters,
+            4,
+            strides=2,
+            padding="same",
+            activation="relu",
+            name=f"conv_{i + 1}",
             dtype=dtype,
         )(x)
     x = keras.layers.Conv2D(
@@ -75,7 +80,12 @@ def conv64_decoder(latent_dim, output_shape=(64, 64, 1), name="decoder", dtype=N
     )(x)
     for i, filters in enumerate((64, 32, 32)):
         x = keras.layers.Conv2DTranspose(
-            filters, 4, strides=2, padding="same", activation="relu", name=f"deconv_{i + 2}",
+            filters,
+            4,
+            strides=2,
+            padding="same",
+            activation="relu",
+            name=f"deconv_{i + 2}",
             dtype=dtype,
         )(x)
     x = keras.layers.Conv2DTranspose(

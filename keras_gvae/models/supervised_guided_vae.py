@@ -52,7 +52,9 @@ def terms_from_flat(excitation=None, inhibition=None, **flat):
     if "adversary_steps" in flat:
         check_positive_steps("adversary_steps", flat["adversary_steps"])
     for group, given in (("excitation", excitation), ("inhibition", inhibition)):
-        clash = [n for n in flat if (FLAT_ARGUMENTS[n][0] == "excitation") == (group == "excitation")]
+        clash = [
+            n for n in flat if (FLAT_ARGUMENTS[n][0] == "excitation") == (group == "excitation")
+        ]
         if given is not None and clash:
             raise ValueError(f"pass {group}= or the flat arguments {clash}, not both")
     if excitation is None:
@@ -61,7 +63,9 @@ def terms_from_flat(excitation=None, inhibition=None, **flat):
         inhibition = [AdversarialInhibition(**options["adversarial"])]
         if float(options["mmd"].get("weight", 0.0)) > 0:
             inhibition.append(MMDInhibition(**options["mmd"]))
-    return _deserialize(excitation, Excitation), [_deserialize(t, InhibitionTerm) for t in inhibition]
+    return _deserialize(excitation, Excitation), [
+        _deserialize(t, InhibitionTerm) for t in inhibition
+    ]
 
 
 def _deserialize(term, cls):
@@ -196,7 +200,11 @@ class SupervisedGuidedVAE(VAE):
                 "attribute owns one unit and its adversary needs the others"
             )
         units = list(range(k)) if attribute_units is None else [int(u) for u in attribute_units]
-        if len(units) != k or len(set(units)) != k or not all(0 <= u < self.latent_dim for u in units):
+        if (
+            len(units) != k
+            or len(set(units)) != k
+            or not all(0 <= u < self.latent_dim for u in units)
+        ):
             raise ValueError(
                 f"attribute_units must be {k} distinct indices in [0, {latent_dim}); got {attribute_units!r}"
             )
@@ -214,16 +222,22 @@ class SupervisedGuidedVAE(VAE):
         if isinstance(inhibition_warmup, dict):
             inhibition_warmup = keras.saving.deserialize_keras_object(inhibition_warmup)
         elif isinstance(inhibition_warmup, int | float):
-            inhibition_warmup = LinearWarmup(int(inhibition_warmup)) if inhibition_warmup > 0 else None
+            inhibition_warmup = (
+                LinearWarmup(int(inhibition_warmup)) if inhibition_warmup > 0 else None
+            )
         self.inhibition_warmup = inhibition_warmup
 
         # === Layers ===
         self.excitation_heads = [
-            AttributeClassifier(self.excitation.hidden_units, dtype="float32", name=f"excitation_{i}")
+            AttributeClassifier(
+                self.excitation.hidden_units, dtype="float32", name=f"excitation_{i}"
+            )
             for i in range(k)
         ]
         self.adversaries = [
-            AttributeClassifier(self.adversarial.hidden_units, dtype="float32", name=f"adversary_{i}")
+            AttributeClassifier(
+                self.adversarial.hidden_units, dtype="float32", name=f"adversary_{i}"
+            )
             for i in range(k)
         ]
         for head, adversary in zip(self.excitation_heads, self.adversaries, strict=True):
@@ -231,12 +245,18 @@ class SupervisedGuidedVAE(VAE):
             adversary.build((None, self.latent_dim - 1))
         # The batches trained, which the warm-up follows (saved with the weights).
         self.iterations = self.add_weight(
-            name="iterations", shape=(), dtype="int64", initializer="zeros", trainable=False,
+            name="iterations",
+            shape=(),
+            dtype="int64",
+            initializer="zeros",
+            trainable=False,
             aggregation="only_first_replica",
         )
 
         # === Metrics ===
-        self.add_metrics(f"{a}_{m}" for a in self.attributes for m in ("accuracy", "adversary_accuracy"))
+        self.add_metrics(
+            f"{a}_{m}" for a in self.attributes for m in ("accuracy", "adversary_accuracy")
+        )
 
     # ------------------------------------------------------------------ terms
     @property
@@ -363,7 +383,9 @@ class SupervisedGuidedVAE(VAE):
         terms = {}
         for k, name in enumerate(self.attributes):
             for suffix, lg in (("accuracy", logits), ("adversary_accuracy", adversary_logits)):
-                correct = tf.cast(tf.equal(tf.cast(lg[:, k] > 0, tf.float32), targets[:, k]), tf.float32)
+                correct = tf.cast(
+                    tf.equal(tf.cast(lg[:, k] > 0, tf.float32), targets[:, k]), tf.float32
+                )
                 terms[f"{name}_{suffix}"] = (correct, mask[:, k])
         return terms
 
@@ -383,7 +405,9 @@ class SupervisedGuidedVAE(VAE):
             value = term.objective(self, latent, targets, mask, training=training)
             if term is self.adversarial:
                 inhibition = value
-            objective = term.weight * value if objective is None else objective + term.weight * value
+            objective = (
+                term.weight * value if objective is None else objective + term.weight * value
+            )
         return inhibition, self.inhibition_factor() * objective
 
     # ------------------------------------------------------------------ the three phases
@@ -435,8 +459,11 @@ class SupervisedGuidedVAE(VAE):
         for _ in range(self.adversarial.steps):
             adversary, adversary_logits = self.adversary_step(seen, targets, mask)
         inhibition = self.inhibition_step(x, targets, mask)
-        terms.update(adversary=adversary, inhibition=inhibition,
-                     **self.accuracy_terms(logits, adversary_logits, targets, mask))
+        terms.update(
+            adversary=adversary,
+            inhibition=inhibition,
+            **self.accuracy_terms(logits, adversary_logits, targets, mask),
+        )
         return self.update_metrics(terms)
 
     def test_step(self, data):

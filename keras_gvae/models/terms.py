@@ -50,7 +50,8 @@ class Term:
         self.weight = float(weight)
         if not math.isfinite(self.weight) or self.weight < 0:
             raise ValueError(
-                f"{type(self).__name__} weight must be a finite number >= 0; got {weight!r}")
+                f"{type(self).__name__} weight must be a finite number >= 0; got {weight!r}"
+            )
 
     def get_config(self):
         return {"weight": self.weight}
@@ -99,8 +100,11 @@ class Excitation(Term):
         return masked_sigmoid_cross_entropy(targets, logits, mask)
 
     def get_config(self):
-        return {**super().get_config(), "input": self.input,
-                "hidden_units": list(self.hidden_units)}
+        return {
+            **super().get_config(),
+            "input": self.input,
+            "hidden_units": list(self.hidden_units),
+        }
 
 
 class InhibitionTerm(Term):
@@ -161,8 +165,12 @@ class AdversarialInhibition(InhibitionTerm):
         return masked_sigmoid_cross_entropy(tf.fill(tf.shape(logits), 0.5), logits, mask)
 
     def get_config(self):
-        return {**super().get_config(), "input": self.input, "steps": self.steps,
-                "hidden_units": list(self.hidden_units)}
+        return {
+            **super().get_config(),
+            "input": self.input,
+            "steps": self.steps,
+            "hidden_units": list(self.hidden_units),
+        }
 
 
 @keras.saving.register_keras_serializable(package="keras_gvae")
@@ -187,16 +195,21 @@ class MMDInhibition(InhibitionTerm):
         self.unbiased = bool(unbiased)
 
     def objective(self, model, latent, targets, mask, training=True):
-        return tf.add_n([
-            group_mmd(model.rest(latent.z_mean, u), targets[:, k] * mask[:, k],
-                      (1.0 - targets[:, k]) * mask[:, k], standardize=self.standardize,
-                      unbiased=self.unbiased)
-            for k, u in enumerate(model.attribute_units)
-        ])
+        return tf.add_n(
+            [
+                group_mmd(
+                    model.rest(latent.z_mean, u),
+                    targets[:, k] * mask[:, k],
+                    (1.0 - targets[:, k]) * mask[:, k],
+                    standardize=self.standardize,
+                    unbiased=self.unbiased,
+                )
+                for k, u in enumerate(model.attribute_units)
+            ]
+        )
 
     def get_config(self):
-        return {**super().get_config(), "standardize": self.standardize,
-                "unbiased": self.unbiased}
+        return {**super().get_config(), "standardize": self.standardize, "unbiased": self.unbiased}
 
 
 @keras.saving.register_keras_serializable(package="keras_gvae")

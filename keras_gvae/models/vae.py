@@ -158,9 +158,7 @@ class VAE(keras.Model):
         self.encoder = encoder
         self.decoder = decoder
         self.z_mean_head = keras.layers.Dense(self.latent_dim, name="z_mean", dtype="float32")
-        self.z_log_var_head = keras.layers.Dense(
-            self.latent_dim, name="z_log_var", dtype="float32"
-        )
+        self.z_log_var_head = keras.layers.Dense(self.latent_dim, name="z_log_var", dtype="float32")
         self.seed_generator = keras.random.SeedGenerator(seed)
 
         # === Metrics ===
@@ -198,7 +196,9 @@ class VAE(keras.Model):
         scale = self.dtype_policy.name == "mixed_float16" and kwargs.get("auto_scale_loss", True)
         super().compile(optimizer=loss_scaled(optimizer) if scale else optimizer, **kwargs)
         for name, given in extra.items():
-            given = clone_optimizer(self.optimizer) if given is None else keras.optimizers.get(given)
+            given = (
+                clone_optimizer(self.optimizer) if given is None else keras.optimizers.get(given)
+            )
             setattr(self, name, loss_scaled(given) if scale else given)
         with self.distribute_strategy.scope():
             for name, variables in self.optimizer_variables().items():
@@ -217,7 +217,8 @@ class VAE(keras.Model):
         config = dict(config)
         optimizers = {
             name: keras.saving.deserialize_keras_object(config.pop(name))
-            for name in self.optimizer_variables() if config.get(name) is not None
+            for name in self.optimizer_variables()
+            if config.get(name) is not None
         }
         self.compile(**optimizers, **keras.saving.deserialize_keras_object(config))
 
@@ -313,8 +314,11 @@ class VAE(keras.Model):
             # Each replica draws the noise of the whole global batch and takes its own rows,
             # so N replicas use the noise one device uses on the same global batch.
             rows = shape[0]
-            eps = keras.random.normal(tf.concat([[rows * replicas], shape[1:]], 0),
-                                      seed=self.seed_generator, dtype=z_mean.dtype)
+            eps = keras.random.normal(
+                tf.concat([[rows * replicas], shape[1:]], 0),
+                seed=self.seed_generator,
+                dtype=z_mean.dtype,
+            )
             start = tf.cast(context.replica_id_in_sync_group, rows.dtype) * rows
             eps = eps[start : start + rows]
         return z_mean + tf.exp(0.5 * z_log_var) * eps

@@ -21,8 +21,13 @@ def make_pipeline(config, seed, batch_size, attributes=None, drop_remainder=True
             config.dataset, batch_size=batch_size, seed=seed, drop_remainder=drop_remainder
         )
     return data.load(
-        config.dataset, split="train", data_dir=config.data_dir, batch_size=batch_size,
-        seed=seed, attributes=attributes, drop_remainder=drop_remainder,
+        config.dataset,
+        split="train",
+        data_dir=config.data_dir,
+        batch_size=batch_size,
+        seed=seed,
+        attributes=attributes,
+        drop_remainder=drop_remainder,
     )
 
 
@@ -37,7 +42,7 @@ def training_data(config):
     if train.cardinality() == 0:
         raise ParameterError(
             "batch_size",
-            f"dataset {config.dataset!r} has fewer images than batch_size {config.batch_size}"
+            f"dataset {config.dataset!r} has fewer images than batch_size {config.batch_size}",
         )
     train = train.repeat()
     input_shape = tuple(int(s) for s in train.element_spec[0].shape[1:])
@@ -99,17 +104,25 @@ def _build_model(config, input_shape):
     import keras
 
     cls = model_registry()[config.model]
-    kwargs = {"attributes": list(config.attributes)} if model_entry(config.model).needs_labels else {}
+    kwargs = (
+        {"attributes": list(config.attributes)} if model_entry(config.model).needs_labels else {}
+    )
     kwargs.update(config.model_kwargs)
     model = cls(
-        input_shape=input_shape, latent_dim=config.latent_dim, beta=config.beta,
-        likelihood=config.likelihood, seed=config.seed, **kwargs,
+        input_shape=input_shape,
+        latent_dim=config.latent_dim,
+        beta=config.beta,
+        likelihood=config.likelihood,
+        seed=config.seed,
+        **kwargs,
         # The model's own policy (its layers follow it): the global policy is never set,
         # so nothing leaks into models built later in the process.
         dtype=config.precision,
     )
     # global_clipnorm is part of the optimizer's config, so the supervised model's adversary
     # and inhibition optimizers (copies of this one) clip too, and load_model restores it.
-    rate = learning_rate(config.learning_rate, config.lr_schedule, config.epochs * config.steps_per_epoch)
+    rate = learning_rate(
+        config.learning_rate, config.lr_schedule, config.epochs * config.steps_per_epoch
+    )
     model.compile(optimizer=keras.optimizers.Adam(rate, global_clipnorm=config.clip_norm))
     return model

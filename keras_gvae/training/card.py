@@ -36,15 +36,25 @@ def model_card(config, model, metrics, exports, run_dir):
         "Reproduce with:",
         "",
         "```bash",
-        config.command or "gvae train " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in dataclasses.asdict(config).items()
-            if v not in (None, False) and k not in ("command", "verbose", "overwrite", "model_kwargs"))
+        config.command
+        or "gvae train "
+        + " ".join(
+            f"--{k.replace('_', '-')} {v}"
+            for k, v in dataclasses.asdict(config).items()
+            if v not in (None, False)
+            and k not in ("command", "verbose", "overwrite", "model_kwargs")
+        )
         + "".join(f" --model-arg {k}={json.dumps(v)}" for k, v in config.model_kwargs.items()),
         "```",
         "",
         f"- Data: {dataset_name(config)}"
-        + (f" from `{config.data_dir}`" if config.data_dir
-           else " (embedded renderer)" if config.dataset.startswith("shapes") else ""),
+        + (
+            f" from `{config.data_dir}`"
+            if config.data_dir
+            else " (embedded renderer)"
+            if config.dataset.startswith("shapes")
+            else ""
+        ),
         *_preset_line(config),
         f"- Model: `{type(model).__name__}`, input {model.image_shape}, latent_dim {model.latent_dim}, "
         f"beta {model.beta}, likelihood {model.likelihood}, {model.count_params():,} weights",
@@ -61,15 +71,20 @@ def model_card(config, model, metrics, exports, run_dir):
     ]
     for key in sorted(metrics["final_epoch"]):
         held = metrics["evaluation"].get(key)
-        lines.append(f"| {key} | {metrics['final_epoch'][key]:.4g} | "
-                     + (f"{held:.4g}" if held is not None else "") + " |")
+        lines.append(
+            f"| {key} | {metrics['final_epoch'][key]:.4g} | "
+            + (f"{held:.4g}" if held is not None else "")
+            + " |"
+        )
     lines += ["", "| file | size |", "|---|---:|"]
     for name in ("model.keras", "best.keras", "saved_model", "decoder.tflite"):
         if size(name):
             lines.append(f"| {name} | {size(name)} |")
     for report in exports:
-        lines.append(f"\nTFLite decoder: max abs error {report.max_abs_error:.2g} vs Keras, "
-                     f"{report.latency_ms:.2f} ms per image.")
+        lines.append(
+            f"\nTFLite decoder: max abs error {report.max_abs_error:.2g} vs Keras, "
+            f"{report.latency_ms:.2f} ms per image."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -81,9 +96,14 @@ def _preset_line(config):
     if config.preset is None:
         return []
     changed = presets.differences(config)
-    return [f"- Preset: `{config.preset}` (keras_gvae.presets)" + (
-        ", with " + ", ".join(f"{k}={json.dumps(v)}" for k, v in changed.items()) + " over it"
-        if changed else "")]
+    return [
+        f"- Preset: `{config.preset}` (keras_gvae.presets)"
+        + (
+            ", with " + ", ".join(f"{k}={json.dumps(v)}" for k, v in changed.items()) + " over it"
+            if changed
+            else ""
+        )
+    ]
 
 
 def _cpu_count():

@@ -115,7 +115,8 @@ class TrainConfig:
         clash = sorted(reserved & set(self.model_kwargs))
         if clash:
             raise ParameterError(
-                clash[0], f"model arguments {clash} are TrainConfig fields of their own: set {clash[0]}"
+                clash[0],
+                f"model arguments {clash} are TrainConfig fields of their own: set {clash[0]}",
             )
         accepted = model_arguments(self.model)
         unknown = sorted(set(self.model_kwargs) - accepted)
@@ -136,7 +137,8 @@ def model_arguments(model):
     for cls in model_registry()[model].__mro__:
         if cls.__module__.startswith("keras_gvae"):
             names |= {
-                p.name for p in inspect.signature(cls.__init__).parameters.values()
+                p.name
+                for p in inspect.signature(cls.__init__).parameters.values()
                 if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "self"
             }
             names |= set(cls.__dict__.get("FLAT_ARGUMENTS", ()))

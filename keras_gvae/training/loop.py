@@ -60,7 +60,11 @@ def train(config: TrainConfig) -> Path:
     if source is not None and source.name.startswith(f".{out.name}.partial-"):
         rekey_partial(source, key)  # an interrupted run goes on in its own partial
     with atomic_directory(
-        out, overwrite=config.overwrite, kind="run", keep_if=_worth_keeping, resume_key=key,
+        out,
+        overwrite=config.overwrite,
+        kind="run",
+        keep_if=_worth_keeping,
+        resume_key=key,
     ) as tmp:
         _train_into(config, out, tmp)
     return out
@@ -82,7 +86,8 @@ def _worth_keeping(tmp):
     from keras_gvae import backup
 
     return any((tmp / name).exists() for name in ("model.keras", BEST)) or (
-        backup.read_state(tmp / BACKUP) is not None)
+        backup.read_state(tmp / BACKUP) is not None
+    )
 
 
 # The folder of a run's training backups, inside its partial directory (removed once done).
@@ -164,7 +169,11 @@ def _train_into(config, out, tmp):
     needs_labels = model_entry(config.model).needs_labels
     eval_targets = eval_labels.astype(np.float32) if needs_labels else None
     model = build_model(config, input_shape)
-    if config.resume and not (tmp / BACKUP).exists() and (Path(config.resume) / "model.keras").exists():
+    if (
+        config.resume
+        and not (tmp / BACKUP).exists()
+        and (Path(config.resume) / "model.keras").exists()
+    ):
         _start_from_run(model, Path(config.resume), tmp)
     write_json(tmp / "config.json", dataclasses.asdict(config) | {"out": str(out)})
     guard = StopOnNonFinite()
@@ -185,16 +194,21 @@ def _train_into(config, out, tmp):
         if guard.failure is not None:
             from keras_gvae.callbacks import NonFiniteLossError
 
-            raise NonFiniteLossError(f"{guard.message()}; the chief keeps the last good backup",
-                                     step=guard.failure[0], terms=sorted(guard.failure[2]))
+            raise NonFiniteLossError(
+                f"{guard.message()}; the chief keeps the last good backup",
+                step=guard.failure[0],
+                terms=sorted(guard.failure[2]),
+            )
         return
     history = _final_history(histories, tmp / "history.csv")
     # model.keras holds the optimizer state; the noise generators' positions after training
     # (before the evaluation draws more), which it does not hold, are kept for `--resume`.
     from keras_gvae import backup
 
-    write_json(tmp / TRAINING_STATE, {"steps": config.epochs * config.steps_per_epoch,
-                                       "seed_states": backup.seed_states(model)})
+    write_json(
+        tmp / TRAINING_STATE,
+        {"steps": config.epochs * config.steps_per_epoch, "seed_states": backup.seed_states(model)},
+    )
     # Saved first: from here on a failure keeps the directory (see `train`).
     save_model_atomic(slim_copy(model) if config.slim else model, tmp / "model.keras")
     if config.strategy == "multi-worker":
@@ -209,7 +223,8 @@ def _train_into(config, out, tmp):
         "final_epoch": {k: float(v[-1]) for k, v in history.items()},
         "evaluation": {k: float(v) for k, v in evaluation.items()},
         "training_seconds": seconds,
-        "images_per_second": (config.epochs * config.steps_per_epoch - done) * config.batch_size
+        "images_per_second": (config.epochs * config.steps_per_epoch - done)
+        * config.batch_size
         / seconds,
         "resumed_from_step": done,
     }
@@ -263,21 +278,25 @@ def _record_failure(config, tmp, guard):
     step, epoch, bad = guard.failure
     state = backup.read_state(tmp / BACKUP)
     best = read_best(tmp / BEST)
-    write_json(tmp / "metrics.json", {
-        "status": "failed",
-        "failure": guard.message(),
-        "failed_at_step": step,
-        "non_finite_terms": sorted(bad),
-        "last_backup_step": state["steps"] if state else None,
-        "best_model": BEST if best is not None else None,
-    })
+    write_json(
+        tmp / "metrics.json",
+        {
+            "status": "failed",
+            "failure": guard.message(),
+            "failed_at_step": step,
+            "non_finite_terms": sorted(bad),
+            "last_backup_step": state["steps"] if state else None,
+            "best_model": BEST if best is not None else None,
+        },
+    )
     kept = [f"the last good backup (step {state['steps']})"] if state else []
     kept += [f"{BEST} (held-out loss {best:.4g})"] if best is not None else []
     raise NonFiniteLossError(
         f"{guard.message()}; "
         + (f"kept {' and '.join(kept)}" if kept else "nothing was backed up before it")
         + "; try a lower --learning-rate or a --clip-norm",
-        step=step, terms=sorted(bad),
+        step=step,
+        terms=sorted(bad),
     )
 
 

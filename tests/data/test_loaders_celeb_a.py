@@ -138,9 +138,14 @@ def test_with_info_returns_the_names_explicitly(tmp_path, files):
     for name, face in zip(_names(), faces, strict=True):
         files.png(tmp_path / "img_align_celeba" / name, face)
     (tmp_path / "list_attr_celeba.txt").write_text(_attr_txt(signs))
-    ds, info = load("celeb_a", data_dir=tmp_path, image_size=8, attributes=["Male", "Smiling"],
-                    with_info=True)
-    assert info == {"name": "celeb_a", "split": "train", "endless": False,
-                    "attribute_names": ["Male", "Smiling"]}
+    ds, info = load(
+        "celeb_a", data_dir=tmp_path, image_size=8, attributes=["Male", "Smiling"], with_info=True
+    )
+    assert info == {
+        "name": "celeb_a",
+        "split": "train",
+        "endless": False,
+        "attribute_names": ["Male", "Smiling"],
+    }
     # The attribute set on the dataset is a convenience a .map() drops; the info stays.
     assert not hasattr(ds.map(lambda x, y: (x, y)), "attribute_names")

@@ -14,8 +14,15 @@ from keras_gvae.data.registry import LOADERS, available_datasets, load
 
 
 def test_registry_names():
-    assert available_datasets() == ["celeb_a", "dsprites", "mnist", "omniglot", "shapes", "shapes_binary",
-                                    "shapes_binary_upright"]
+    assert available_datasets() == [
+        "celeb_a",
+        "dsprites",
+        "mnist",
+        "omniglot",
+        "shapes",
+        "shapes_binary",
+        "shapes_binary_upright",
+    ]
     assert set(LOADERS) == set(available_datasets())
 
 

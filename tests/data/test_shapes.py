@@ -311,8 +311,12 @@ def test_factor_values_restrict_the_grid():
     assert set(np.unique(rows[:, 1])) == {0, 2}
     assert set(np.unique(rows[:, 2])) == {5}
     assert len(np.unique(rows[:, 4])) == 32  # unrestricted factors keep every value
-    ds = shapes.make_dataset(batch_size=256, seed=1, attributes=["is_heart", "large"],
-                             factor_values=shapes.VARIANTS["shapes_binary"])
+    ds = shapes.make_dataset(
+        batch_size=256,
+        seed=1,
+        attributes=["is_heart", "large"],
+        factor_values=shapes.VARIANTS["shapes_binary"],
+    )
     _, labels = next(iter(ds))
     labels = labels.numpy()
     assert labels[:, 1].min() == 0 and labels[:, 1].max() == 1

@@ -29,7 +29,9 @@ def test_excitation_accuracy_reads_the_unit_alone():
     y, yt = labels(400), labels(200, 1)
     assert excitation_accuracy(codes_with(y), y, codes_with(yt, seed=1), yt, [0]) == [1.0]
     # A noise unit predicts nothing.
-    assert abs(excitation_accuracy(codes_with(y), y, codes_with(yt, seed=1), yt, [2])[0] - 0.5) < 0.12
+    assert (
+        abs(excitation_accuracy(codes_with(y), y, codes_with(yt, seed=1), yt, [2])[0] - 0.5) < 0.12
+    )
 
 
 def test_leakage_is_at_majority_only_when_the_rest_is_clean():
@@ -84,7 +86,9 @@ def test_report_of_a_perfect_model_and_a_trained_judge():
     def heads(z):
         return (z[:, [0]] > 0).astype(np.float32)
 
-    report = attribute_control_report(images, y, represent, decode, heads, [0], ["top"], num_train=200)
+    report = attribute_control_report(
+        images, y, represent, decode, heads, [0], ["top"], num_train=200
+    )
     top = report["top"]
     assert top["head_accuracy"] == 1.0 and top["unit_accuracy"] == 1.0
     assert top["judge_accuracy"] >= 0.95 and top["control_rate"] >= 0.95

@@ -19,15 +19,24 @@ def test_code_table_returns_the_codes_of_the_factor_rows():
     factors = data.sample_factors(50, rng)
     np.testing.assert_allclose(
         table.sample_observations_from_factors(factors, rng),
-        rep(data.sample_observations_from_factors(factors, rng)), rtol=1e-6, atol=1e-6)
+        rep(data.sample_observations_from_factors(factors, rng)),
+        rtol=1e-6,
+        atol=1e-6,
+    )
     assert table.factors_num_values == data.factors_num_values
     assert identity(table.codes) is not None
 
 
 def test_cached_and_direct_metrics_agree():
     data = FakeGroundTruth()
-    kwargs = dict(metrics=["mig", "sap", "factor_vae", "beta_vae"], seed=3, num_train=200,
-                  num_test=100, num_eval=50, num_variance_estimate=200)
+    kwargs = dict(
+        metrics=["mig", "sap", "factor_vae", "beta_vae"],
+        seed=3,
+        num_train=200,
+        num_test=100,
+        num_eval=50,
+        num_variance_estimate=200,
+    )
     direct = evaluate_disentanglement(data, rep, cache_codes=False, **kwargs)
     cached = evaluate_disentanglement(data, rep, cache_codes=True, **kwargs)
     assert direct.keys() == cached.keys()

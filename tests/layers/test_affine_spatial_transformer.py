@@ -23,7 +23,9 @@ def test_quarter_turn_matches_np_rot90(images):
     out = AffineSpatialTransformer()(images, theta).numpy()
     for i in range(3):
         np.testing.assert_allclose(out[i], np.rot90(images[i]), atol=1e-5)
-    half = AffineSpatialTransformer()(images, affine_theta(angle=tf.fill([3], np.pi), size=(12, 12)))
+    half = AffineSpatialTransformer()(
+        images, affine_theta(angle=tf.fill([3], np.pi), size=(12, 12))
+    )
     np.testing.assert_allclose(half[0], np.rot90(images[0], 2), atol=1e-5)
 
 
@@ -41,8 +43,9 @@ def test_translation_by_whole_pixels_shifts_and_zero_fills(images):
 def test_scaling_up_by_two_magnifies_the_centre():
     img = np.zeros((1, 9, 9, 1), "float32")
     img[0, 4, 4, 0] = 1.0  # the centre pixel
-    out = AffineSpatialTransformer()(img, affine_theta(scale_x=tf.constant([2.0]),
-                                                       scale_y=tf.constant([2.0]), size=(9, 9)))
+    out = AffineSpatialTransformer()(
+        img, affine_theta(scale_x=tf.constant([2.0]), scale_y=tf.constant([2.0]), size=(9, 9))
+    )
     out = out.numpy()[0, :, :, 0]
     # The centre stays, and the blob spreads to the 4-neighbours at weight 1/2.
     assert out[4, 4] == pytest.approx(1.0)

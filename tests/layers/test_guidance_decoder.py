@@ -16,7 +16,11 @@ def make(transforms=("scale", "rotation", "translation")):
 
 def test_parameter_layout_is_canonical():
     assert transform_parameter_names(("translation", "scale")) == (
-        "scale_x", "scale_y", "translate_x", "translate_y")
+        "scale_x",
+        "scale_y",
+        "translate_x",
+        "translate_y",
+    )
     with pytest.raises(ValueError, match="subset of"):
         transform_parameter_names(("shear",))
     with pytest.raises(ValueError, match="subset of"):
@@ -30,13 +34,17 @@ def test_output_is_the_content_warped_by_the_driven_affine_map():
     z_cont = rng.normal(size=(4, 3)).astype("float32")
     content = layer.content(z_cont)
     np.testing.assert_allclose(
-        content, tf.reshape(tf.sigmoid(z_cont @ layer.basis + layer.basis_bias), (4, 16, 16, 1)),
-        rtol=1e-5)
+        content,
+        tf.reshape(tf.sigmoid(z_cont @ layer.basis + layer.basis_bias), (4, 16, 16, 1)),
+        rtol=1e-5,
+    )
     p = layer.transform_parameters(z_def)
-    theta = affine_theta(p["scale_x"], p["scale_y"], p["angle"],
-                         p["translate_x"], p["translate_y"], size=(16, 16))
-    np.testing.assert_allclose(layer(z_def, z_cont),
-                               AffineSpatialTransformer()(content, theta), atol=1e-6)
+    theta = affine_theta(
+        p["scale_x"], p["scale_y"], p["angle"], p["translate_x"], p["translate_y"], size=(16, 16)
+    )
+    np.testing.assert_allclose(
+        layer(z_def, z_cont), AffineSpatialTransformer()(content, theta), atol=1e-6
+    )
     out = layer(z_def, z_cont).numpy()
     assert out.shape == (4, 16, 16, 1) and out.min() >= 0 and out.max() <= 1
 
@@ -88,14 +96,20 @@ def test_uniform_scale_is_one_unit_for_both_axes():
     assert layer.num_deformation == 4
     z_def = np.random.default_rng(1).normal(size=(3, 4)).astype("float32")
     p = layer.transform_parameters(z_def)
-    expected = affine_theta(p["scale"], p["scale"], p["angle"], p["translate_x"],
-                            p["translate_y"], size=(16, 16))
+    expected = affine_theta(
+        p["scale"], p["scale"], p["angle"], p["translate_x"], p["translate_y"], size=(16, 16)
+    )
     np.testing.assert_allclose(layer.theta(z_def), expected, atol=1e-6)
 
 
 def test_max_scale_and_max_translation_bound_the_transforms():
-    layer = GuidanceDecoder(image_shape=(16, 16, 1), num_content=3, transforms=ISOTROPIC,
-                            max_scale=2.0, max_translation=0.5)
+    layer = GuidanceDecoder(
+        image_shape=(16, 16, 1),
+        num_content=3,
+        transforms=ISOTROPIC,
+        max_scale=2.0,
+        max_translation=0.5,
+    )
     layer.build()
     layer.map_out_kernel.assign(layer.map_out_kernel * 100.0)
     z = np.linspace(-50, 50, 11, dtype="float32")[:, None] * np.ones((1, 4), "float32")
@@ -108,14 +122,16 @@ def test_max_scale_and_max_translation_bound_the_transforms():
 
 
 def test_linear_map_is_a_gain_and_an_offset():
-    layer = GuidanceDecoder(image_shape=(16, 16, 1), num_content=3, transforms=("rotation",),
-                            transform_map="linear")
+    layer = GuidanceDecoder(
+        image_shape=(16, 16, 1), num_content=3, transforms=("rotation",), transform_map="linear"
+    )
     layer.build()
     layer.map_gain.assign([0.7])
     layer.map_out_bias.assign([0.1])
     z = np.array([[-1.0], [0.0], [2.0]], "float32")
-    np.testing.assert_allclose(layer.transform_parameters(z)["angle"], 0.7 * z[:, 0] + 0.1,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        layer.transform_parameters(z)["angle"], 0.7 * z[:, 0] + 0.1, rtol=1e-6
+    )
     assert not hasattr(layer, "map_in_kernel")
     with pytest.raises(ValueError, match="transform_map must be one of"):
         GuidanceDecoder(image_shape=(16, 16, 1), num_content=3, transform_map="spline")
@@ -139,9 +155,16 @@ def test_centred_template_starts_as_a_centred_blob():
 
 
 def test_options_round_trip_through_the_config():
-    layer = GuidanceDecoder(image_shape=(16, 16, 1), num_content=3, transforms=ISOTROPIC,
-                            max_scale=2.0, max_translation=1.0, transform_map="linear",
-                            template_init="centred", basis_gain=0.5)
+    layer = GuidanceDecoder(
+        image_shape=(16, 16, 1),
+        num_content=3,
+        transforms=ISOTROPIC,
+        max_scale=2.0,
+        max_translation=1.0,
+        transform_map="linear",
+        template_init="centred",
+        basis_gain=0.5,
+    )
     clone = run_layer_serialization_test(layer)
     for key in ("max_scale", "max_translation", "transform_map", "template_init", "basis_gain"):
         assert getattr(clone, key) == getattr(layer, key)
@@ -154,11 +177,12 @@ def test_basis_gain_sets_the_norm_of_the_basis_rows():
         layer.build()
         basis = layer.basis.numpy()
         # Orthogonal rows of norm `gain`: B B^T = gain^2 I.
-        np.testing.assert_allclose(basis @ basis.T, gain ** 2 * np.eye(3), atol=1e-4 * gain ** 2)
+        np.testing.assert_allclose(basis @ basis.T, gain**2 * np.eye(3), atol=1e-4 * gain**2)
     assert make().basis_gain == 4.0  # the authors' gain is the default
     # Gain 0: a zero basis, so the template is sigmoid(bias) whatever the content units say.
-    layer = GuidanceDecoder(image_shape=(16, 16, 1), num_content=3, basis_gain=0.0,
-                            template_init="centred")
+    layer = GuidanceDecoder(
+        image_shape=(16, 16, 1), num_content=3, basis_gain=0.0, template_init="centred"
+    )
     layer.build()
     assert np.all(layer.basis.numpy() == 0)
     template = layer.content(z).numpy()

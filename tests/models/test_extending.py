@@ -62,9 +62,11 @@ def test_a_loss_hook_term_is_minimised_and_reported(tmp_path):
     plain = VAE(input_shape=SHAPE, latent_dim=4, seed=0)
     weights = plain.get_weights()
     runs = {}
-    for name, model in (("plain", plain), ("off", SparseCodeVAE(l1_weight=0.0, input_shape=SHAPE,
-                                                               latent_dim=4, seed=0)),
-                        ("on", SparseCodeVAE(l1_weight=20.0, input_shape=SHAPE, latent_dim=4, seed=0))):
+    for name, model in (
+        ("plain", plain),
+        ("off", SparseCodeVAE(l1_weight=0.0, input_shape=SHAPE, latent_dim=4, seed=0)),
+        ("on", SparseCodeVAE(l1_weight=20.0, input_shape=SHAPE, latent_dim=4, seed=0)),
+    ):
         model.set_weights(weights)
         runs[name] = (model, *fitted_weights(model, x))
     # The hook's term is reported in fit's history and evaluate's results.
@@ -73,15 +75,20 @@ def test_a_loss_hook_term_is_minimised_and_reported(tmp_path):
     model = runs["on"][0]
     assert set(model.evaluate(x, verbose=0, return_dict=True)) == set(history)
     terms = model.compute_loss_terms(x)
-    np.testing.assert_allclose(terms["loss"], terms["reconstruction"] + terms["kl"] + 20.0 * terms["l1"],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        terms["loss"], terms["reconstruction"] + terms["kl"] + 20.0 * terms["l1"], rtol=1e-6
+    )
     # At weight 0 the hook changes nothing; at weight 20 it changes the training and shrinks
     # the code.
     for a, b in zip(runs["plain"][1], runs["off"][1], strict=True):
         np.testing.assert_array_equal(a, b)
-    assert any(not np.array_equal(a, b) for a, b in zip(runs["plain"][1], runs["on"][1], strict=True))
-    spread = {name: float(np.exp(0.5 * run[0].encode(x)[1].numpy()).sum(1).mean())
-              for name, run in runs.items()}
+    assert any(
+        not np.array_equal(a, b) for a, b in zip(runs["plain"][1], runs["on"][1], strict=True)
+    )
+    spread = {
+        name: float(np.exp(0.5 * run[0].encode(x)[1].numpy()).sum(1).mean())
+        for name, run in runs.items()
+    }
     assert spread["on"] < 0.5 * spread["off"]  # the sample's noise is most of its L1 norm
     restored = run_model_saving_test(model, x[:4], tmp_path / "sparse.keras")
     assert restored.l1_weight == 20.0
@@ -114,8 +121,10 @@ class ProbedVAE(VAE):
 
     def optimizer_variables(self):
         probe = {id(v) for v in self.probe.trainable_variables}
-        return {"optimizer": [v for v in self.trainable_variables if id(v) not in probe],
-                "probe_optimizer": self.probe.trainable_variables}
+        return {
+            "optimizer": [v for v in self.trainable_variables if id(v) not in probe],
+            "probe_optimizer": self.probe.trainable_variables,
+        }
 
     def train_step(self, data):
         x, _ = self.unpack_batch(data)
@@ -146,11 +155,14 @@ def test_a_two_phase_step_trains_each_part_with_its_own_optimizer(tmp_path):
     assert model.optimizer.iterations.numpy() == model.probe_optimizer.iterations.numpy() == 4
     # Each optimizer holds state for its own variables only (Adam: 2 slots per variable).
     vae, probe = model.optimizer_variables().values()
-    assert (len(model.optimizer.variables) - 2 * len(vae)
-            == len(model.probe_optimizer.variables) - 2 * len(probe))
+    assert len(model.optimizer.variables) - 2 * len(vae) == len(
+        model.probe_optimizer.variables
+    ) - 2 * len(probe)
     # The extra optimizer is saved with the model and restored by load_model.
     restored = run_model_saving_test(model, x[:4], tmp_path / "probed.keras")
-    for a, b in zip(model.probe_optimizer.variables, restored.probe_optimizer.variables, strict=True):
+    for a, b in zip(
+        model.probe_optimizer.variables, restored.probe_optimizer.variables, strict=True
+    ):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     restored.fit(x, epochs=1, batch_size=16, verbose=0)
     assert restored.probe_optimizer.iterations.numpy() == 6
@@ -169,9 +181,14 @@ def test_a_subclass_that_takes_over_the_step_updates_nothing_in_evaluation():
 
 # ---------------------------------------------------------------- the supervised model's terms
 def test_terms_round_trip_through_their_configs():
-    for term in (Excitation(), Excitation(50.0, input="mean", hidden_units=()),
-                 AdversarialInhibition(), AdversarialInhibition(10.0, "mean", steps=3, hidden_units=[8]),
-                 MMDInhibition(300.0, standardize=True, unbiased=True), LinearWarmup(1000)):
+    for term in (
+        Excitation(),
+        Excitation(50.0, input="mean", hidden_units=()),
+        AdversarialInhibition(),
+        AdversarialInhibition(10.0, "mean", steps=3, hidden_units=[8]),
+        MMDInhibition(300.0, standardize=True, unbiased=True),
+        LinearWarmup(1000),
+    ):
         clone = run_layer_serialization_test(term)
         assert clone == term
         assert json.loads(json.dumps(keras.saving.serialize_keras_object(term)))
@@ -187,20 +204,34 @@ def test_terms_round_trip_through_their_configs():
 def test_no_arguments_is_the_papers_algorithm():
     model = SupervisedGuidedVAE(input_shape=SHAPE, latent_dim=5, attributes=["a", "b"])
     assert model.excitation == Excitation(weight=200.0, input="sample", hidden_units=(32, 32))
-    assert model.inhibition == (AdversarialInhibition(weight=200.0, input="sample", steps=1,
-                                                      hidden_units=(32, 32)),)
+    assert model.inhibition == (
+        AdversarialInhibition(weight=200.0, input="sample", steps=1, hidden_units=(32, 32)),
+    )
     assert (model.joint_inhibition, model.inhibition_warmup, model.mmd) == (False, None, None)
 
 
-POSITION_FLAT = {"adversary_input": "mean", "joint_inhibition": True, "inhibition_warmup": 1000,
-                 "mmd_weight": 300, "mmd_standardize": True, "mmd_unbiased": True}
-POSITION_TERMS = {"inhibition": [AdversarialInhibition(input="mean"),
-                                 MMDInhibition(300.0, standardize=True, unbiased=True)],
-                  "joint_inhibition": True, "inhibition_warmup": LinearWarmup(1000)}
+POSITION_FLAT = {
+    "adversary_input": "mean",
+    "joint_inhibition": True,
+    "inhibition_warmup": 1000,
+    "mmd_weight": 300,
+    "mmd_standardize": True,
+    "mmd_unbiased": True,
+}
+POSITION_TERMS = {
+    "inhibition": [
+        AdversarialInhibition(input="mean"),
+        MMDInhibition(300.0, standardize=True, unbiased=True),
+    ],
+    "joint_inhibition": True,
+    "inhibition_warmup": LinearWarmup(1000),
+}
 
 
 def supervised(**kwargs):
-    return SupervisedGuidedVAE(input_shape=SHAPE, latent_dim=5, attributes=["a", "b"], seed=0, **kwargs)
+    return SupervisedGuidedVAE(
+        input_shape=SHAPE, latent_dim=5, attributes=["a", "b"], seed=0, **kwargs
+    )
 
 
 def test_flat_arguments_build_the_same_terms_and_config():
@@ -209,7 +240,11 @@ def test_flat_arguments_build_the_same_terms_and_config():
     assert as_json({**flat.get_config(), "name": ""}) == as_json({**terms.get_config(), "name": ""})
     # The flat names stay readable.
     assert (flat.adversary_input, flat.mmd_weight, flat.mmd_standardize, flat.adversary_steps) == (
-        "mean", 300.0, True, 1)
+        "mean",
+        300.0,
+        True,
+        1,
+    )
     # At mmd_weight 0 (the default) the MMD options mean nothing, as before: no MMD term.
     assert supervised(mmd_standardize=True).mmd is None
     with pytest.raises(ValueError, match="pass inhibition= or the flat arguments"):
@@ -223,14 +258,19 @@ def old_style_config(model):
     config = model.get_config()
     for key in ("excitation", "inhibition", "inhibition_warmup"):
         config.pop(key)
-    config.update(excitation_weight=model.excitation_weight, inhibition_weight=model.inhibition_weight,
-                  adversary_input=model.adversary_input, excitation_input=model.excitation_input,
-                  adversary_steps=model.adversary_steps,
-                  excitation_hidden_units=list(model.excitation_hidden_units),
-                  adversary_hidden_units=list(model.adversary_hidden_units),
-                  inhibition_warmup=model.inhibition_warmup.steps if model.inhibition_warmup else 0,
-                  mmd_weight=model.mmd_weight, mmd_standardize=model.mmd_standardize,
-                  mmd_unbiased=model.mmd_unbiased)
+    config.update(
+        excitation_weight=model.excitation_weight,
+        inhibition_weight=model.inhibition_weight,
+        adversary_input=model.adversary_input,
+        excitation_input=model.excitation_input,
+        adversary_steps=model.adversary_steps,
+        excitation_hidden_units=list(model.excitation_hidden_units),
+        adversary_hidden_units=list(model.adversary_hidden_units),
+        inhibition_warmup=model.inhibition_warmup.steps if model.inhibition_warmup else 0,
+        mmd_weight=model.mmd_weight,
+        mmd_standardize=model.mmd_standardize,
+        mmd_unbiased=model.mmd_unbiased,
+    )
     return config
 
 
@@ -251,11 +291,17 @@ def test_the_shipped_supervised_models_restore_their_terms(name):
     saved = json.loads((SAVED / name / "config.json").read_text()).get("model_kwargs", {})
     model = load_model(SAVED / name / "model.keras", compile=False)
     assert int(model.iterations.numpy()) == 0  # saved before the model's step counter
-    expected = SupervisedGuidedVAE(input_shape=model.image_shape, latent_dim=model.latent_dim,
-                                   attributes=model.attributes, **saved)
+    expected = SupervisedGuidedVAE(
+        input_shape=model.image_shape,
+        latent_dim=model.latent_dim,
+        attributes=model.attributes,
+        **saved,
+    )
     assert model.excitation == expected.excitation and model.inhibition == expected.inhibition
-    assert (model.joint_inhibition, model.inhibition_warmup) == (expected.joint_inhibition,
-                                                                 expected.inhibition_warmup)
+    assert (model.joint_inhibition, model.inhibition_warmup) == (
+        expected.joint_inhibition,
+        expected.inhibition_warmup,
+    )
 
 
 def test_the_warmup_follows_the_models_own_counter_through_recompiling_and_saving(tmp_path):

@@ -53,7 +53,8 @@ def test_content_gradient_scales_only_the_content_units_gradient(scale):
     assert np.abs(grads[0][:, d:]).max() > 0  # the paper's gradient does reach the content
     # The loss itself is unchanged.
     assert float(values["sub_reconstruction"]) == pytest.approx(
-        float(full.guidance_terms(x, z, z_mean, z_log_var)[1]["sub_reconstruction"]), rel=1e-6)
+        float(full.guidance_terms(x, z, z_mean, z_log_var)[1]["sub_reconstruction"]), rel=1e-6
+    )
 
 
 def test_content_gradient_outside_zero_one_is_refused():
@@ -66,24 +67,46 @@ def test_recipe_options_reach_the_sub_decoder_and_round_trip(tmp_path):
     assert np.all(model.guidance_decoder.basis.numpy() == 0)
     assert model.parameter_names == ("scale", "angle", "translate_x", "translate_y")
     assert model.num_deformation == 4 and model.num_content == 3
-    np.testing.assert_allclose(model.guidance_decoder.basis_bias.numpy(),
-                               centred_blob_logits((28, 28, 1)), rtol=1e-6)
+    np.testing.assert_allclose(
+        model.guidance_decoder.basis_bias.numpy(), centred_blob_logits((28, 28, 1)), rtol=1e-6
+    )
     clone = GuidedVAE.from_config(model.get_config())
-    for key in ("transforms", "max_scale", "max_translation", "transform_map", "template_init",
-                "basis_gain", "sub_input", "content_gradient"):
+    for key in (
+        "transforms",
+        "max_scale",
+        "max_translation",
+        "transform_map",
+        "template_init",
+        "basis_gain",
+        "sub_input",
+        "content_gradient",
+    ):
         assert getattr(clone, key) == getattr(model, key)
 
 
 def test_a_config_saved_before_the_options_loads_as_the_paper():
     """Shipped .keras files predate these options: the missing keys mean the paper."""
     config = small().get_config()
-    for key in ("max_scale", "max_translation", "transform_map", "template_init", "sub_input",
-                "content_gradient", "basis_gain"):
+    for key in (
+        "max_scale",
+        "max_translation",
+        "transform_map",
+        "template_init",
+        "sub_input",
+        "content_gradient",
+        "basis_gain",
+    ):
         config.pop(key)
     old = GuidedVAE.from_config(config)
-    assert (old.max_scale, old.max_translation, old.transform_map, old.template_init,
-            old.sub_input, old.content_gradient, old.basis_gain) == (
-        4.0, 1.5, "mlp", "zeros", "sample", 1.0, 4.0)
+    assert (
+        old.max_scale,
+        old.max_translation,
+        old.transform_map,
+        old.template_init,
+        old.sub_input,
+        old.content_gradient,
+        old.basis_gain,
+    ) == (4.0, 1.5, "mlp", "zeros", "sample", 1.0, 4.0)
 
 
 def test_a_recipe_step_changes_the_sub_decoder_weights():

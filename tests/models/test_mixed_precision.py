@@ -94,7 +94,11 @@ def test_float16_wraps_every_optimizer_in_loss_scaling(tmp_path):
     assert isinstance(vae.optimizer, keras.optimizers.LossScaleOptimizer)
     assert vae.optimizer.initial_scale == INITIAL_LOSS_SCALE
     supervised = _build(SupervisedGuidedVAE, "mixed_float16")
-    for opt in (supervised.optimizer, supervised.adversary_optimizer, supervised.inhibition_optimizer):
+    for opt in (
+        supervised.optimizer,
+        supervised.adversary_optimizer,
+        supervised.inhibition_optimizer,
+    ):
         assert isinstance(opt, keras.optimizers.LossScaleOptimizer)
     x, _ = _data()
     vae.train_on_batch(x)
@@ -130,9 +134,24 @@ def test_precision_is_checked_and_recorded(tmp_path):
     with pytest.raises(ValueError, match="precision must be one of"):
         TrainConfig(precision="float64")
     out = tmp_path / "run"
-    args = ["train", "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "8", "--quiet",
-            "--eval-images", "8", "--latent-dim", "6", "--precision", "mixed_bfloat16",
-            "--out", str(out)]
+    args = [
+        "train",
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "1",
+        "--batch-size",
+        "8",
+        "--quiet",
+        "--eval-images",
+        "8",
+        "--latent-dim",
+        "6",
+        "--precision",
+        "mixed_bfloat16",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     assert json.loads((out / "config.json").read_text())["precision"] == "mixed_bfloat16"
     assert keras.saving.load_model(out / "model.keras").dtype_policy.name == "mixed_bfloat16"

@@ -17,13 +17,17 @@ def planted(n=128, seed=0):
     rng = np.random.default_rng(seed)
     y = (rng.random((n, 2)) > 0.5).astype("float32")
     x = (rng.random((n, *SHAPE)) < 0.2).astype("float32")
-    x[y[:, 0] == 1, :14] = (rng.random(((y[:, 0] == 1).sum(), 14, 28, 1)) < 0.8)
+    x[y[:, 0] == 1, :14] = rng.random(((y[:, 0] == 1).sum(), 14, 28, 1)) < 0.8
     return x, y
 
 
 def make(**kwargs):
-    model = SupervisedGuidedVAE(input_shape=SHAPE, latent_dim=5, attributes=["top", "noise"], seed=0, **kwargs)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), adversary_optimizer=keras.optimizers.Adam(1e-3))
+    model = SupervisedGuidedVAE(
+        input_shape=SHAPE, latent_dim=5, attributes=["top", "noise"], seed=0, **kwargs
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), adversary_optimizer=keras.optimizers.Adam(1e-3)
+    )
     return model
 
 
@@ -55,9 +59,18 @@ def test_train_step_reports_terms_and_per_attribute_accuracies():
     model = make()
     x, y = planted(32)
     logs = model.train_on_batch(x, y, return_dict=True)
-    assert set(logs) == {"loss", "reconstruction", "kl", "excitation", "adversary", "inhibition",
-                         "top_accuracy", "top_adversary_accuracy", "noise_accuracy",
-                         "noise_adversary_accuracy"}
+    assert set(logs) == {
+        "loss",
+        "reconstruction",
+        "kl",
+        "excitation",
+        "adversary",
+        "inhibition",
+        "top_accuracy",
+        "top_adversary_accuracy",
+        "noise_accuracy",
+        "noise_adversary_accuracy",
+    }
     assert all(np.isfinite(v) for v in logs.values())
 
 
@@ -111,7 +124,9 @@ def test_bad_labels_and_config_errors():
     with pytest.raises(ValueError, match="must exceed the number of attributes"):
         SupervisedGuidedVAE(input_shape=SHAPE, latent_dim=2, attributes=["a", "b"])
     with pytest.raises(ValueError, match="distinct indices"):
-        SupervisedGuidedVAE(input_shape=SHAPE, latent_dim=5, attributes=["a", "b"], attribute_units=[1, 1])
+        SupervisedGuidedVAE(
+            input_shape=SHAPE, latent_dim=5, attributes=["a", "b"], attribute_units=[1, 1]
+        )
 
 
 def test_config_and_keras_round_trip_restore_all_three_optimizers(tmp_path):
@@ -173,16 +188,25 @@ def test_inhibition_options_warmup_adversary_steps_and_input():
     model.iterations.assign(5)  # the model's own step counter (not the optimizer's)
     inhibition, objective = model.inhibition_terms(z, z_mean, targets, mask)
     from keras_gvae.losses import group_mmd
-    mmd = sum(float(group_mmd(np.delete(z_mean.numpy(), u, axis=1), targets[:, k] * mask[:, k],
-                              (1 - targets[:, k]) * mask[:, k]))
-              for k, u in enumerate(model.attribute_units))
+
+    mmd = sum(
+        float(
+            group_mmd(
+                np.delete(z_mean.numpy(), u, axis=1),
+                targets[:, k] * mask[:, k],
+                (1 - targets[:, k]) * mask[:, k],
+            )
+        )
+        for k, u in enumerate(model.attribute_units)
+    )
     full = model.inhibition_weight * float(inhibition) + 5.0 * mmd
     assert float(objective) == pytest.approx(0.5 * full, rel=1e-4)
     # adversary_input="mean": the adversaries see the posterior mean, so the inhibition
     # term does not depend on the sample; with "sample" it does.
     other = model.reparameterize(z_mean, z_log_var)
     assert float(model.inhibition_terms(other, z_mean, targets, mask)[0]) == pytest.approx(
-        float(inhibition), rel=1e-6)
+        float(inhibition), rel=1e-6
+    )
     sampled = make(adversary_input="sample")
     a = float(sampled.inhibition_terms(z, z_mean, targets, mask)[0])
     b = float(sampled.inhibition_terms(z_mean, z_mean, targets, mask)[0])
@@ -209,15 +233,22 @@ def test_inhibition_objective_is_the_weighted_sum_of_the_chosen_mmd(unbiased):
     mask = np.ones_like(targets)
     _, objective = model.inhibition_terms(z_mean, z_mean, targets, mask)
     rest = [[1, 2, 3, 4], [0, 2, 3, 4]]  # units 0 and 1 are the attributes'
-    expected = 3.0 * sum(float(group_mmd(z_mean[:, r], targets[:, k], 1 - targets[:, k], unbiased=unbiased))
-                         for k, r in enumerate(rest))
+    expected = 3.0 * sum(
+        float(group_mmd(z_mean[:, r], targets[:, k], 1 - targets[:, k], unbiased=unbiased))
+        for k, r in enumerate(rest)
+    )
     assert float(objective) == pytest.approx(expected, rel=1e-5)
 
 
 @pytest.mark.parametrize("source", ["mean", "sample"])
 def test_excitation_heads_read_the_chosen_code(source):
-    model = SupervisedGuidedVAE(input_shape=SHAPE, latent_dim=5, attributes=["top", "noise"], seed=0,
-                                excitation_input=source)
+    model = SupervisedGuidedVAE(
+        input_shape=SHAPE,
+        latent_dim=5,
+        attributes=["top", "noise"],
+        seed=0,
+        excitation_input=source,
+    )
     model.compile(optimizer=keras.optimizers.Adam(0.0))  # the step leaves the weights as they are
     x, y = planted(16)
     xt, targets, mask = model._unpack((x, y))
@@ -227,12 +258,21 @@ def test_excitation_heads_read_the_chosen_code(source):
     close = np.allclose(logits.numpy(), on_mean.numpy(), atol=1e-5)
     assert close == (source == "mean")
     with pytest.raises(ValueError, match="excitation_input must be 'mean' or 'sample'"):
-        SupervisedGuidedVAE(input_shape=SHAPE, latent_dim=5, attributes=["top"], excitation_input="z")
+        SupervisedGuidedVAE(
+            input_shape=SHAPE, latent_dim=5, attributes=["top"], excitation_input="z"
+        )
 
 
 def test_joint_inhibition_leaves_the_adversaries_alone_in_phase_one():
-    model = make(joint_inhibition=True, mmd_weight=1.0, mmd_standardize=True, mmd_unbiased=True,
-                 excitation_input="mean", excitation_hidden_units=(), adversary_hidden_units=(8,))
+    model = make(
+        joint_inhibition=True,
+        mmd_weight=1.0,
+        mmd_standardize=True,
+        mmd_unbiased=True,
+        excitation_input="mean",
+        excitation_hidden_units=(),
+        adversary_hidden_units=(8,),
+    )
     x, y = planted(16)
     xt, targets, mask = model._unpack((x, y))
     every = model.trainable_variables
@@ -242,8 +282,16 @@ def test_joint_inhibition_leaves_the_adversaries_alone_in_phase_one():
     # A head without hidden layers is a logistic regression on its unit: 2 weights.
     assert sum(int(np.prod(v.shape)) for v in model.excitation_heads[0].trainable_variables) == 2
     clone = SupervisedGuidedVAE.from_config(model.get_config())
-    for name in ("joint_inhibition", "mmd_weight", "mmd_standardize", "mmd_unbiased", "excitation_input",
-                 "adversary_input",
-                 "adversary_steps",
-                 "inhibition_warmup", "excitation_hidden_units", "adversary_hidden_units"):
+    for name in (
+        "joint_inhibition",
+        "mmd_weight",
+        "mmd_standardize",
+        "mmd_unbiased",
+        "excitation_input",
+        "adversary_input",
+        "adversary_steps",
+        "inhibition_warmup",
+        "excitation_hidden_units",
+        "adversary_hidden_units",
+    ):
         assert getattr(clone, name) == getattr(model, name), name

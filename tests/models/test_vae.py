@@ -49,30 +49,49 @@ def test_loss_is_reconstruction_plus_beta_kl(beta):
     model = VAE(input_shape=(28, 28, 1), latent_dim=6, beta=beta, seed=3)
     x = binary_images(8, (28, 28, 1))
     terms = model.compute_loss_terms(x)
-    np.testing.assert_allclose(terms["loss"], terms["reconstruction"] + beta * terms["kl"], rtol=1e-6)
+    np.testing.assert_allclose(
+        terms["loss"], terms["reconstruction"] + beta * terms["kl"], rtol=1e-6
+    )
     # KL of the model equals the closed form on its own posterior.
     z_mean, z_log_var = model.encode(x)
-    np.testing.assert_allclose(terms["kl"], tf.reduce_mean(closed_forms.gaussian_kl(z_mean, z_log_var)),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        terms["kl"], tf.reduce_mean(closed_forms.gaussian_kl(z_mean, z_log_var)), rtol=1e-5
+    )
 
 
 def test_guided_loss_adds_weighted_sub_reconstruction_and_orthogonality():
-    model = GuidedVAE(input_shape=(28, 28, 1), latent_dim=8, beta=2.0, sub_weight=0.25,
-                      orthogonality_weight=3.0, seed=3)
+    model = GuidedVAE(
+        input_shape=(28, 28, 1),
+        latent_dim=8,
+        beta=2.0,
+        sub_weight=0.25,
+        orthogonality_weight=3.0,
+        seed=3,
+    )
     terms = model.compute_loss_terms(binary_images(8, (28, 28, 1)))
-    expected = (terms["reconstruction"] + 2.0 * terms["kl"] + 0.25 * terms["sub_reconstruction"]
-                + 3.0 * terms["orthogonality"])
+    expected = (
+        terms["reconstruction"]
+        + 2.0 * terms["kl"]
+        + 0.25 * terms["sub_reconstruction"]
+        + 3.0 * terms["orthogonality"]
+    )
     np.testing.assert_allclose(terms["loss"], expected, rtol=1e-6)
-    np.testing.assert_allclose(terms["orthogonality"],
-                               losses.orthogonality_penalty(model.guidance_decoder.basis), rtol=1e-6)
+    np.testing.assert_allclose(
+        terms["orthogonality"],
+        losses.orthogonality_penalty(model.guidance_decoder.basis),
+        rtol=1e-6,
+    )
 
 
 def test_gaussian_likelihood_uses_the_fixed_scale():
     model = VAE(input_shape=(28, 28, 1), latent_dim=4, likelihood="gaussian", observation_scale=0.2)
     x = np.random.default_rng(0).random((2, 28, 28, 1)).astype("float32")
     means = model.decode(np.zeros((2, 4), "float32"))
-    np.testing.assert_allclose(-model.observation_distribution(means=means).log_prob(x),
-                               closed_forms.gaussian_nll(x, means, 0.2), rtol=1e-5)
+    np.testing.assert_allclose(
+        -model.observation_distribution(means=means).log_prob(x),
+        closed_forms.gaussian_nll(x, means, 0.2),
+        rtol=1e-5,
+    )
 
 
 @pytest.mark.parametrize("cls", [VAE, GuidedVAE])
@@ -100,7 +119,9 @@ def test_fit_reduces_the_loss_on_a_fixed_batch():
 
 @pytest.mark.parametrize("cls", [VAE, GuidedVAE])
 def test_config_round_trip(cls):
-    kwargs = {"transforms": ("rotation", "translation"), "sub_weight": 0.7} if cls is GuidedVAE else {}
+    kwargs = (
+        {"transforms": ("rotation", "translation"), "sub_weight": 0.7} if cls is GuidedVAE else {}
+    )
     model = cls(input_shape=(32, 32, 1), latent_dim=6, beta=3.0, likelihood="gaussian", **kwargs)
     config = model.get_config()
     clone = cls.from_config(config)
@@ -121,10 +142,13 @@ def test_keras_file_round_trip_keeps_outputs_and_trains_on(cls, tmp_path):
 
 
 def test_custom_encoder_and_decoder_round_trip(tmp_path):
-    encoder = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
-                                keras.layers.Dense(16, activation="relu")], name="enc")
-    decoder = keras.Sequential([keras.Input((3,)), keras.layers.Dense(64),
-                                keras.layers.Reshape((8, 8, 1))], name="dec")
+    encoder = keras.Sequential(
+        [keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(16, activation="relu")],
+        name="enc",
+    )
+    decoder = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(64), keras.layers.Reshape((8, 8, 1))], name="dec"
+    )
     model = VAE(input_shape=(8, 8, 1), latent_dim=3, encoder=encoder, decoder=decoder)
     model.compile(optimizer="adam")
     x = binary_images(4, (8, 8, 1))
@@ -133,7 +157,9 @@ def test_custom_encoder_and_decoder_round_trip(tmp_path):
 
 def test_custom_decoder_with_wrong_output_shape_is_rejected():
     encoder = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten()])
-    decoder = keras.Sequential([keras.Input((3,)), keras.layers.Dense(49), keras.layers.Reshape((7, 7, 1))])
+    decoder = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(49), keras.layers.Reshape((7, 7, 1))]
+    )
     with pytest.raises(ValueError, match=r"must output images shaped \(8, 8, 1\)"):
         VAE(input_shape=(8, 8, 1), latent_dim=3, encoder=encoder, decoder=decoder)
 
@@ -143,8 +169,9 @@ def test_fresh_process_load_gives_identical_outputs(tmp_path):
     model = GuidedVAE(input_shape=(28, 28, 1), latent_dim=7, seed=1)
     model.compile(optimizer="adam")
     model.fit(binary_images(8, (28, 28, 1)), epochs=1, verbose=0)
-    run_model_saving_test(model, binary_images(4, (28, 28, 1), seed=5), tmp_path / "g.keras",
-                          fresh_process=True)
+    run_model_saving_test(
+        model, binary_images(4, (28, 28, 1), seed=5), tmp_path / "g.keras", fresh_process=True
+    )
 
 
 # ---------------------------------------------------------------- bad input
@@ -171,7 +198,9 @@ def small_model():
 
 
 def test_wrong_rank_shape_and_channels(small_model):
-    with pytest.raises(ValueError, match=r"expects images shaped \(batch, 28, 28, 1\).*channel axis"):
+    with pytest.raises(
+        ValueError, match=r"expects images shaped \(batch, 28, 28, 1\).*channel axis"
+    ):
         small_model.encode(np.zeros((2, 28, 28), "float32"))
     with pytest.raises(ValueError, match=r"expects images shaped \(batch, 28, 28, 1\)"):
         small_model.fit(np.zeros((4, 32, 32, 1), "float32"), verbose=0)

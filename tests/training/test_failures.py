@@ -56,12 +56,24 @@ def test_a_nan_stops_training_names_step_and_term_and_keeps_the_good_state(tmp_p
 
     monkeypatch.setattr(VAE, "compute_loss_terms", poisoned)
     out = tmp_path / "run"
-    config = TrainConfig(model="vae", epochs=3, steps_per_epoch=2, batch_size=8, latent_dim=4,
-                         eval_images=8, verbose=0, backup_every=1, save_best=True, out=str(out))
+    config = TrainConfig(
+        model="vae",
+        epochs=3,
+        steps_per_epoch=2,
+        batch_size=8,
+        latent_dim=4,
+        eval_images=8,
+        verbose=0,
+        backup_every=1,
+        save_best=True,
+        out=str(out),
+    )
     with pytest.raises(NonFiniteLossError) as err:
         train(config)
     message = str(err.value)
-    assert message.startswith("training stopped at step 4 (epoch 2): non-finite loss term(s) kl=NaN")
+    assert message.startswith(
+        "training stopped at step 4 (epoch 2): non-finite loss term(s) kl=NaN"
+    )
     assert "last good backup (step 3)" in message and "best.keras" in message
     assert err.value.step == 4 and "kl" in err.value.terms
     assert not out.exists()  # nothing looks complete

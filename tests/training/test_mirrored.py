@@ -44,11 +44,12 @@ CODE = textwrap.dedent(
 
 
 def max_differences(*names):
-    done = subprocess.run([sys.executable, "-c", CODE, *names], capture_output=True, text=True,
-                          timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-c", CODE, *names], capture_output=True, text=True, timeout=900
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     (line,) = [x for x in done.stdout.splitlines() if x.startswith("REPORT ")]
-    return json.loads(line[len("REPORT "):])
+    return json.loads(line[len("REPORT ") :])
 
 
 @pytest.mark.slow

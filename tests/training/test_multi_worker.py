@@ -17,8 +17,24 @@ from keras_gvae import backup
 from keras_gvae.saving import load_model
 
 STEPS = 3
-TINY = ["train", "--model", "vae", "--epochs", "2", "--steps-per-epoch", str(STEPS),
-        "--batch-size", "8", "--latent-dim", "4", "--eval-images", "8", "--quiet", "--seed", "5"]
+TINY = [
+    "train",
+    "--model",
+    "vae",
+    "--epochs",
+    "2",
+    "--steps-per-epoch",
+    str(STEPS),
+    "--batch-size",
+    "8",
+    "--latent-dim",
+    "4",
+    "--eval-images",
+    "8",
+    "--quiet",
+    "--seed",
+    "5",
+]
 ENV = dict(os.environ, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="3")
 
 # `gvae train` in a worker process, which also keeps its final weights and optimizer state
@@ -63,11 +79,21 @@ def start_workers(args, tmp_path, n=2):
     for index in range(n):
         tmp = tmp_path / f"tmp{index}"
         tmp.mkdir(exist_ok=True)
-        env = dict(ENV, DUMP=str(tmp_path), TMPDIR=str(tmp), TF_CONFIG=json.dumps(
-            {"cluster": cluster, "task": {"type": "worker", "index": index}}))
-        workers.append(subprocess.Popen(
-            [sys.executable, "-c", WORKER, *args, "--strategy", "multi-worker"], env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        env = dict(
+            ENV,
+            DUMP=str(tmp_path),
+            TMPDIR=str(tmp),
+            TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+        )
+        workers.append(
+            subprocess.Popen(
+                [sys.executable, "-c", WORKER, *args, "--strategy", "multi-worker"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     return workers
 
 
@@ -78,8 +104,13 @@ def finish(proc, timeout=300):
 
 
 def single_process(args):
-    return subprocess.Popen([sys.executable, "-m", "keras_gvae.cli.main", *args], env=ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "keras_gvae.cli.main", *args],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def saved_state(path):
@@ -118,12 +149,18 @@ def test_two_workers_train_as_one_process_on_the_same_global_batch(tmp_path):
     rows = (run / "history.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["0", "1"]
     assert (run / "best.keras").is_file() and not (run / "backup").exists()
-    ours, theirs = (json.loads((d / "metrics.json").read_text())["evaluation"]
-                    for d in (run, tmp_path / "reference"))
+    ours, theirs = (
+        json.loads((d / "metrics.json").read_text())["evaluation"]
+        for d in (run, tmp_path / "reference")
+    )
     assert ours == pytest.approx(theirs, rel=1e-5, abs=1e-6)
     # Only the chief wrote a run directory; the other worker removed its temporary folder.
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("tmp")) == [
-        "reference", "run", "worker0.npz", "worker1.npz"]
+        "reference",
+        "run",
+        "worker0.npz",
+        "worker1.npz",
+    ]
     assert not list((tmp_path / "tmp1").iterdir())
     workers = [dumped_state(tmp_path / f"worker{i}.npz") for i in range(2)]
     assert_same_run(workers, saved_state(tmp_path / "reference" / "model.keras"))
@@ -139,8 +176,11 @@ def test_the_chief_is_the_chief_task_else_worker_0():
 
     def strategy(task, index, cluster):
         spec = SimpleNamespace(as_dict=lambda: cluster)
-        return SimpleNamespace(cluster_resolver=SimpleNamespace(
-            task_type=task, task_id=index, cluster_spec=lambda: spec))
+        return SimpleNamespace(
+            cluster_resolver=SimpleNamespace(
+                task_type=task, task_id=index, cluster_spec=lambda: spec
+            )
+        )
 
     workers = {"worker": ["a:1", "b:1"]}
     assert is_chief(strategy("worker", 0, workers))
@@ -158,11 +198,14 @@ def chief_backup(out):
 @pytest.mark.slow
 def test_a_killed_worker_fails_the_run_and_the_same_commands_resume_it(tmp_path):
     args = [*TINY, "--steps-per-epoch", "6", "--backup-every", "1", "--out", str(tmp_path / "run")]
-    reference = single_process([*TINY, "--steps-per-epoch", "6", "--out", str(tmp_path / "reference")])
+    reference = single_process(
+        [*TINY, "--steps-per-epoch", "6", "--out", str(tmp_path / "reference")]
+    )
     chief, worker = start_workers(args, tmp_path)
     deadline = time.monotonic() + 300
     while ((state := chief_backup(tmp_path / "run")) is None or state["steps"] < 2) and (
-            chief.poll() is None and time.monotonic() < deadline):
+        chief.poll() is None and time.monotonic() < deadline
+    ):
         time.sleep(0.01)
     worker.send_signal(signal.SIGKILL)
     worker.communicate(timeout=60)

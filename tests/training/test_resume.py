@@ -16,8 +16,24 @@ from keras_gvae.io import resumable_partial
 from keras_gvae.saving import load_model
 
 STEPS = 4
-TINY = ["train", "--model", "vae", "--epochs", "2", "--steps-per-epoch", str(STEPS),
-        "--batch-size", "8", "--latent-dim", "4", "--eval-images", "8", "--quiet", "--seed", "5"]
+TINY = [
+    "train",
+    "--model",
+    "vae",
+    "--epochs",
+    "2",
+    "--steps-per-epoch",
+    str(STEPS),
+    "--batch-size",
+    "8",
+    "--latent-dim",
+    "4",
+    "--eval-images",
+    "8",
+    "--quiet",
+    "--seed",
+    "5",
+]
 ENV = dict(os.environ, TF_DETERMINISTIC_OPS="1", CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="3")
 
 
@@ -40,18 +56,29 @@ def all_weights(path):
 @pytest.mark.slow
 def test_a_run_killed_mid_epoch_resumes_and_ends_bit_for_bit_like_an_uninterrupted_one(tmp_path):
     reference, killed = tmp_path / "reference", tmp_path / "killed"
-    uninterrupted = subprocess.Popen(gvae(*TINY, "--out", str(reference)), env=ENV,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    uninterrupted = subprocess.Popen(
+        gvae(*TINY, "--out", str(reference)),
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     command = gvae(*TINY, "--backup-every", "3", "--out", str(killed))
     proc = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300
-    while (state := state_of(killed)) is None and proc.poll() is None and time.monotonic() < deadline:
+    while (
+        (state := state_of(killed)) is None and proc.poll() is None and time.monotonic() < deadline
+    ):
         time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
     assert state is not None and not killed.exists(), "the run finished before it could be killed"
-    partial = resumable_partial(killed, json.loads(
-        (next(killed.parent.glob(".killed.partial-*")) / ".keras_gvae.resume.json").read_text()))
+    partial = resumable_partial(
+        killed,
+        json.loads(
+            (next(killed.parent.glob(".killed.partial-*")) / ".keras_gvae.resume.json").read_text()
+        ),
+    )
     assert partial is not None
     killed_at = backup.read_state(partial / "backup")["steps"]
     assert 0 < killed_at < 2 * STEPS
@@ -76,8 +103,17 @@ def test_fit_resumable_restores_weights_optimizer_and_noise_state_exactly(tmp_pa
 
     from keras_gvae.training import TrainConfig, build_model, fit_resumable, training_data
 
-    config = TrainConfig(model="vae", epochs=2, steps_per_epoch=3, batch_size=8, latent_dim=4,
-                         eval_images=8, verbose=0, seed=5, backup_every=2)
+    config = TrainConfig(
+        model="vae",
+        epochs=2,
+        steps_per_epoch=3,
+        batch_size=8,
+        latent_dim=4,
+        eval_images=8,
+        verbose=0,
+        seed=5,
+        backup_every=2,
+    )
 
     def fresh():
         keras.utils.set_random_seed(config.seed)
@@ -89,8 +125,9 @@ def test_fit_resumable_restores_weights_optimizer_and_noise_state_exactly(tmp_pa
     expected = [keras.ops.convert_to_numpy(v) for v in model.weights + model.optimizer.variables]
     # 2 steps, "killed", then the full run in a new model from the backup.
     model, train = fresh()
-    fit_resumable(model, train, dataclasses.replace(config, epochs=1, steps_per_epoch=2),
-                  tmp_path / "b")
+    fit_resumable(
+        model, train, dataclasses.replace(config, epochs=1, steps_per_epoch=2), tmp_path / "b"
+    )
     assert backup.read_state(tmp_path / "b" / "backup")["steps"] == 2
     model, train = fresh()
     histories, restored = fit_resumable(model, train, config, tmp_path / "b")
@@ -100,7 +137,9 @@ def test_fit_resumable_restores_weights_optimizer_and_noise_state_exactly(tmp_pa
     for a, b in zip(expected, got, strict=True):
         np.testing.assert_array_equal(a, b)
     assert backup.read_state(tmp_path / "b" / "backup")["steps"] == 6
-    assert [p.name for p in (tmp_path / "b" / "backup").glob("*.h5")] == ["step-000000006.weights.h5"]
+    assert [p.name for p in (tmp_path / "b" / "backup").glob("*.h5")] == [
+        "step-000000006.weights.h5"
+    ]
 
 
 def test_training_backup_refuses_an_interval_below_one():

@@ -55,6 +55,9 @@ def test_a_finished_run_continues_from_its_optimizer_state(finished, tmp_path, c
     straight = tmp_path / "straight"
     train(TrainConfig(epochs=3, out=str(straight), **TINY))
     reference = load_model(straight / "model.keras")
-    for a, b in zip(reference.weights + reference.optimizer.variables,
-                    after.weights + after.optimizer.variables, strict=True):
+    for a, b in zip(
+        reference.weights + reference.optimizer.variables,
+        after.weights + after.optimizer.variables,
+        strict=True,
+    ):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))

@@ -37,7 +37,6 @@ _WINDOW = 32
 _CHUNK = 1024
 
 
-
 def _inside_square(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.maximum(np.abs(u), np.abs(v)) <= 1.0
 
