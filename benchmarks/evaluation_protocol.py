@@ -365,7 +365,8 @@ def report(args, description, full, rows, costs, factors, load, seconds) -> str:
     lines = [
         "# Disentanglement protocol: wall time, in full and per metric",
         "",
-        f"`python benchmarks/evaluation_protocol.py{' ' + ' '.join(args.argv) if args.argv else ''}` "
+        "`python benchmarks/evaluation_protocol.py"
+        f"{' ' + ' '.join(args.argv) if args.argv else ''}` "
         f"on {time.strftime('%Y-%m-%d %H:%M')}; machine: {os.cpu_count()} cores (shared with "
         f"other jobs; load average {load[0]:.1f} at start, {load[1]:.1f} at end), CPU only "
         f"({platform.processor() or platform.machine()}); Python {platform.python_version()}, "

@@ -199,7 +199,8 @@ def main(argv=None):
         "",
         "## TFLite (LiteRT interpreter)",
         "",
-        "| part | quantize | size KB | latency ms | max abs error | mean abs error | bound | within |",
+        "| part | quantize | size KB | latency ms | max abs error | mean abs error | bound "
+        "| within |",
         "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     lines += [

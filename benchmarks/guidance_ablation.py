@@ -1,4 +1,4 @@
-"""One controlled run of the guidance ablation (issue #13): train, then measure.
+r"""One controlled run of the guidance ablation (issue #13): train, then measure.
 
 Trains one model on the embedded shapes at a fixed budget (the `gvae train` default unless
 told otherwise), then reports on images it did not train on:
@@ -12,7 +12,8 @@ told otherwise), then reports on images it did not train on:
 Each run appends one JSON line to ``benchmarks/results/guidance_ablation.jsonl``.
 
     python benchmarks/guidance_ablation.py --name default --model guided --seed 0
-    python benchmarks/guidance_ablation.py --name iso --model-arg transforms='["uniform_scale","rotation","translation"]'
+    python benchmarks/guidance_ablation.py --name iso \
+        --model-arg transforms='["uniform_scale","rotation","translation"]'
 """
 
 from __future__ import annotations

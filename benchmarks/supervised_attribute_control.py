@@ -1,8 +1,9 @@
 """Does the supervised Guided-VAE meet issue #3's attribute-control targets on the shapes?
 
-Trains one ``SupervisedGuidedVAE`` (latent_dim 10 unless ``--config`` sets it) on an embedded shapes variant
-(default ``shapes_binary_upright`` with attributes ``is_heart,large``) for ``--steps``
-batches of 64 (seed 0), with extra constructor arguments from ``--config`` (JSON, e.g.
+Trains one ``SupervisedGuidedVAE`` (latent_dim 10 unless ``--config`` sets it) on an
+embedded shapes variant (default ``shapes_binary_upright`` with attributes
+``is_heart,large``) for ``--steps`` batches of 64 (seed 0), with extra constructor
+arguments from ``--config`` (JSON, e.g.
 ``'{"joint_inhibition": true, "inhibition_warmup": 1000}'``), then measures on 5,000 fresh
 images (seed 5; codes are posterior means; first 4,000 to fit, last 1,000 to test):
 
@@ -154,7 +155,8 @@ def main(argv=None):
     row = (
         f"| {args.variant} | {','.join(attrs)} | {args.steps} | {args.lr:g} | "
         f"{', '.join(f'{k}={v}' for k, v in shown.items()) or 'defaults'} | {seconds:.0f} | "
-        f"{history['kl'][-1]:.1f} | {fmt(column('head_accuracy'))} | {fmt(column('unit_accuracy'))} | "
+        f"{history['kl'][-1]:.1f} | {fmt(column('head_accuracy'))} | "
+        f"{fmt(column('unit_accuracy'))} | "
         f"{fmt(column('leakage_accuracy'))} (majority {fmt(column('majority_rate'))}) | "
         f"{fmt(column('control_rate'))} |"
     )

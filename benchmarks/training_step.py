@@ -281,11 +281,12 @@ def report(rows, args, seconds, load):
         f"PyTorch {torch_version}. Batch {args.batch}; median of {args.windows} windows of "
         f"{args.steps} steps after {args.warmup} warm-up steps, all cases round-robin. "
         f"Whole run {seconds:.0f} s. Matmul peak ({args.matmul_size}^2): float32 "
-        f"{peaks.get('float32', 0):.0f} GFLOP/s, bfloat16 {peaks.get('bfloat16', 0):.0f} GFLOP/s.",
+        f"{peaks.get('float32', 0):.0f} GFLOP/s, "
+        f"bfloat16 {peaks.get('bfloat16', 0):.0f} GFLOP/s.",
         "",
-        "| model | image | Keras float32 img/s | Keras mixed_bfloat16 img/s | PyTorch float32 img/s "
-        "| Keras f32 / PyTorch | bf16 / f32 | overhead vs VAE (f32) | GFLOP/step (analytic) "
-        "| f32 % of matmul peak |",
+        "| model | image | Keras float32 img/s | Keras mixed_bfloat16 img/s "
+        "| PyTorch float32 img/s | Keras f32 / PyTorch | bf16 / f32 | overhead vs VAE (f32) "
+        "| GFLOP/step (analytic) | f32 % of matmul peak |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for shape in args.shapes:
@@ -309,7 +310,8 @@ def report(rows, args, seconds, load):
                     if over
                     else f"{bf16['value'] / f32['value']:.2f} | 1 | "
                 )
-                + f"{f32['gflops_per_step_analytic']:.2f} | {100 * f32['fraction_of_matmul_peak']:.0f}% |"
+                + f"{f32['gflops_per_step_analytic']:.2f} | "
+                f"{100 * f32['fraction_of_matmul_peak']:.0f}% |"
             )
     lines += [
         "",

@@ -1,11 +1,12 @@
-"""Draw what each excited unit of a supervised Guided-VAE run does to held-out images.
+r"""Draw what each excited unit of a supervised Guided-VAE run does to held-out images.
 
 Each unit is swept between the mean code of the attribute's negatives and of its positives
 (the two values `gvae evaluate --metrics attributes` uses for the control rate), on
 ``--images`` fresh images of the run's embedded shapes variant.
 
 Usage:
-    python examples/attribute_sweep.py saved_models/supervised_position --out docs/attribute_sweep_position.png
+    python examples/attribute_sweep.py saved_models/supervised_position \
+        --out docs/attribute_sweep_position.png
 """
 
 from __future__ import annotations

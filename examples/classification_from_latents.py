@@ -9,8 +9,10 @@ probes), mean and standard deviation over seeds, and the same two classifiers on
 Writes ``classification_from_latents.md`` and ``.json`` into ``--out``.
 
 Usage:
-    python examples/classification_from_latents.py --data-dir ../shared/data/mnist          # ~15 min
-    python examples/classification_from_latents.py --data-dir ../shared/data/mnist --full   # GPU
+    # ~15 min:
+    python examples/classification_from_latents.py --data-dir ../shared/data/mnist
+    # GPU:
+    python examples/classification_from_latents.py --data-dir ../shared/data/mnist --full
 """
 
 from __future__ import annotations

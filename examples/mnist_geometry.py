@@ -1,4 +1,4 @@
-"""Do the deformation units follow geometry? GuidedVAE on real MNIST, probed with known warps.
+r"""Do the deformation units follow geometry? GuidedVAE on real MNIST, probed with known warps.
 
 Trains GuidedVAE on the MNIST training split (the paper's MNIST setting; `--preset` picks
 the recipe) and then, on real *test* digits:
@@ -14,9 +14,12 @@ centre, zeros outside). Writes ``mnist_geometry.md``, ``mnist_geometry.json``,
 ``traversal_main.png`` and ``traversal_sub.png`` into ``--out``.
 
 Usage:
-    python examples/mnist_geometry.py --data-dir ../shared/data/mnist           # 3 seeds, ~10 min, 2 CPU cores
-    python examples/mnist_geometry.py --data-dir ../shared/data/mnist --full    # GPU: 5x the budget
-    python examples/mnist_geometry.py --model saved_models/guided_mnist --data-dir ../shared/data/mnist
+    # 3 seeds, ~10 min, 2 CPU cores:
+    python examples/mnist_geometry.py --data-dir ../shared/data/mnist
+    # GPU: 5x the budget:
+    python examples/mnist_geometry.py --data-dir ../shared/data/mnist --full
+    python examples/mnist_geometry.py --model saved_models/guided_mnist \
+        --data-dir ../shared/data/mnist
 """
 
 from __future__ import annotations

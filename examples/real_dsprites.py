@@ -1,4 +1,4 @@
-"""Does a model trained on the embedded shapes see real dSprites images the same way?
+r"""Does a model trained on the embedded shapes see real dSprites images the same way?
 
 Encodes the real dSprites images of ``--data-dir`` (e.g. the 96-image sample) and the
 embedded renderer's images of the same factors, and reports:
@@ -11,7 +11,8 @@ embedded renderer's images of the same factors, and reports:
 Writes ``real_dsprites.md`` and ``real_dsprites.json`` into ``--out``.
 
 Usage:
-    python examples/real_dsprites.py saved_models/guided_shapes --data-dir ../shared/data/dsprites_sample
+    python examples/real_dsprites.py saved_models/guided_shapes \
+        --data-dir ../shared/data/dsprites_sample
 """
 
 from __future__ import annotations

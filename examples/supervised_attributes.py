@@ -1,6 +1,7 @@
 """Attribute control of the supervised Guided-VAE on the embedded shapes and the CelebA sample.
 
-Three experiments (``--experiments``), each a ``SupervisedGuidedVAE`` trained through `gvae train`'s code:
+Three experiments (``--experiments``), each a ``SupervisedGuidedVAE`` trained through
+`gvae train`'s code:
 
 - ``position``: ``right_half,bottom_half`` on ``shapes_binary_upright`` with the recipe of
   ``saved_models/supervised_position`` (latent_dim 4, beta 8, Adam 5e-4 decayed to 0 by a
@@ -32,8 +33,8 @@ the 40 held-out faces test. Per attribute:
   epoch's KL (~0 is a collapsed posterior).
 
 One seed by default (``--seeds`` for more; ``--full`` runs three); ``--epochs`` (of
-``--steps-per-epoch`` 100) replaces every recipe's own (40 for the shapes, 20 for CelebA). For the first seed,
-``sweep_<experiment>.png`` draws each excited unit swept between those
+``--steps-per-epoch`` 100) replaces every recipe's own (40 for the shapes, 20 for CelebA).
+For the first seed, ``sweep_<experiment>.png`` draws each excited unit swept between those
 two values on four test images (one panel per unit).
 
 It writes ``supervised_attributes.md`` (mean ± sd over seeds per experiment and attribute,

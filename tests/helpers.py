@@ -33,7 +33,8 @@ def run_model_saving_test(model, x, path, fresh_process=False):
             f"""
             import numpy as np, keras, keras_gvae
             m = keras.saving.load_model({str(path)!r}, safe_mode=True)
-            np.save({str(path) + ".y.npy"!r}, m.predict(np.load({str(path) + ".x.npy"!r}), verbose=0))
+            x = np.load({str(path) + ".x.npy"!r})
+            np.save({str(path) + ".y.npy"!r}, m.predict(x, verbose=0))
             print(type(m).__name__)
             """
         )

@@ -74,7 +74,8 @@ def find_dsprites_npz(data_dir: str | os.PathLike | None) -> Path | None:
         ]
         if len(found) > 1:
             raise DatasetError(
-                f"{directory}: several dSprites-like npz files ({', '.join(p.name for p in found)}); "
+                f"{directory}: several dSprites-like npz files "
+                f"({', '.join(p.name for p in found)}); "
                 "pass the one to use as data_dir"
             )
         if found:

@@ -29,7 +29,8 @@ def _check(codes, labels, units):
         labels = labels[:, None]
     if codes.ndim != 2 or labels.ndim != 2 or len(codes) != len(labels):
         raise ValueError(
-            f"expected codes (N, d) and labels (N, K) with the same N; got {codes.shape} and {labels.shape}"
+            "expected codes (N, d) and labels (N, K) with the same N; "
+            f"got {codes.shape} and {labels.shape}"
         )
     if len(units) != labels.shape[1] or not all(0 <= u < codes.shape[1] for u in units):
         raise ValueError(f"units must list one code index per label column; got {list(units)}")
@@ -145,8 +146,9 @@ def attribute_control_report(
     The first ``num_train`` images fit the after-the-fact classifiers and the judge; the
     rest are the test set. Per attribute: ``head_accuracy`` (``head_fn`` on the test
     codes), ``unit_accuracy`` (:func:`excitation_accuracy`), ``leakage_accuracy``,
-    ``leakage_stderr`` and ``majority_rate`` (:func:`leakage`), ``judge_accuracy`` (:func:`train_judge`) and
-    ``control_rate`` (:func:`control_rate` from the first ``num_control`` test codes).
+    ``leakage_stderr`` and ``majority_rate`` (:func:`leakage`), ``judge_accuracy``
+    (:func:`train_judge`) and ``control_rate`` (:func:`control_rate` from the first
+    ``num_control`` test codes).
 
     Args:
         images, labels: (N, H, W, C) images and (N, K) labels (NaN = missing).

@@ -198,7 +198,8 @@ def export_tflite_decoder(
             installed (an ImportError).
 
     Example:
-    >>> report = export_tflite_decoder(model, "decoder.tflite", quantize="float16")  # doctest: +SKIP
+    >>> report = export_tflite_decoder(
+    ...     model, "decoder.tflite", quantize="float16")  # doctest: +SKIP
     >>> print(report.summary())  # doctest: +SKIP
     """
     quantize = normalize_quantize(quantize)

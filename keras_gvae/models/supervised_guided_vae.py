@@ -160,7 +160,8 @@ class SupervisedGuidedVAE(VAE):
     Example:
     >>> from keras_gvae.models.terms import AdversarialInhibition, MMDInhibition
     >>> model = SupervisedGuidedVAE(
-    ...     input_shape=(64, 64, 1), latent_dim=4, beta=8.0, attributes=["right_half", "bottom_half"],
+    ...     input_shape=(64, 64, 1), latent_dim=4, beta=8.0,
+    ...     attributes=["right_half", "bottom_half"],
     ...     inhibition=[AdversarialInhibition(input="mean"),
     ...                 MMDInhibition(300.0, standardize=True, unbiased=True)],
     ...     joint_inhibition=True, inhibition_warmup=1000)
@@ -206,7 +207,8 @@ class SupervisedGuidedVAE(VAE):
             or not all(0 <= u < self.latent_dim for u in units)
         ):
             raise ValueError(
-                f"attribute_units must be {k} distinct indices in [0, {latent_dim}); got {attribute_units!r}"
+                f"attribute_units must be {k} distinct indices in [0, {latent_dim}); "
+                f"got {attribute_units!r}"
             )
         self.attribute_units = units
         self.missing_value = None if missing_value is None else float(missing_value)

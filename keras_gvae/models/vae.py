@@ -128,7 +128,8 @@ class VAE(keras.Model):
         self.image_shape = tuple(int(s) for s in input_shape)
         if len(self.image_shape) != 3 or min(self.image_shape) < 1:
             raise ValueError(
-                f"input_shape must be (height, width, channels) of positive ints; got {input_shape!r}"
+                "input_shape must be (height, width, channels) of positive ints; "
+                f"got {input_shape!r}"
             )
         self.latent_dim = int(latent_dim)
         if self.latent_dim < 1:

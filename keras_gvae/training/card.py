@@ -56,10 +56,11 @@ def model_card(config, model, metrics, exports, run_dir):
             else ""
         ),
         *_preset_line(config),
-        f"- Model: `{type(model).__name__}`, input {model.image_shape}, latent_dim {model.latent_dim}, "
+        f"- Model: `{type(model).__name__}`, input {model.image_shape}, "
+        f"latent_dim {model.latent_dim}, "
         f"beta {model.beta}, likelihood {model.likelihood}, {model.count_params():,} weights",
-        f"- Training: {config.epochs} epochs x {config.steps_per_epoch} steps x {config.batch_size} "
-        f"images, Adam {config.learning_rate}"
+        f"- Training: {config.epochs} epochs x {config.steps_per_epoch} steps x "
+        f"{config.batch_size} images, Adam {config.learning_rate}"
         + (f" with {config.lr_schedule} decay to 0" if config.lr_schedule != "constant" else "")
         + (f" (gradients clipped to global norm {config.clip_norm})" if config.clip_norm else "")
         + f", seed {config.seed}: "

@@ -30,8 +30,9 @@ def train(config: TrainConfig) -> Path:
 
     The run directory holds model.keras, history.csv, metrics.json, config.json,
     reconstructions.png and traversal.png (and, with ``config.tensorboard``, the event
-    files of :class:`keras_gvae.callbacks.TensorBoard` in ``tensorboard/``). It is assembled under a temporary name and
-    renamed at the end, so a run that fails or is interrupted leaves no half-written
+    files of :class:`keras_gvae.callbacks.TensorBoard` in ``tensorboard/``). It is
+    assembled under a temporary name and renamed at the end, so a run that fails or is
+    interrupted leaves no half-written
     directory at ``config.out``. ``config.out`` is claimed before the data is read (a second
     run writing the same directory is refused at once), and an existing one is replaced only
     with ``config.overwrite`` and only if it is a keras_gvae run. Once the model is saved, a

@@ -232,7 +232,8 @@ def test_fresh_process_reload_with_tf_and_tfsmlayer(tmp_path, serving_export, se
         import numpy as np, tensorflow as tf, keras
         z = np.load({str(tmp_path / "z.npy")!r})
         loaded = tf.saved_model.load({str(serving_export)!r})
-        np.save({str(tmp_path / "tf.npy")!r}, loaded.signatures["decode"](z=tf.constant(z))["image"].numpy())
+        decoded = loaded.signatures["decode"](z=tf.constant(z))["image"].numpy()
+        np.save({str(tmp_path / "tf.npy")!r}, decoded)
         layer = keras.layers.TFSMLayer({str(serving_export)!r}, call_endpoint="decode")
         np.save({str(tmp_path / "tfsm.npy")!r}, keras.ops.convert_to_numpy(layer(z)["image"]))
         sub = keras.layers.TFSMLayer({str(serving_export)!r}, call_endpoint="sub_decode")

@@ -24,7 +24,8 @@ pytest.importorskip(
 
 
 def litert_error(path, input_name, inputs, expected):
-    """Max abs error of the .tflite file at ``path`` run by LiteRT, measured here (not the report)."""
+    """Max abs error of the .tflite file at ``path`` run by LiteRT, measured here (not the
+    report)."""
     runner = load_interpreter(path).get_signature_runner("serving_default")
     got = runner(**{input_name: np.asarray(inputs, np.float32)})
     return max(float(np.max(np.abs(got[k] - v))) for k, v in expected.items())

@@ -34,7 +34,8 @@ def _data():
 
 
 def _build(cls, policy):
-    """A tiny model built under the *global* policy ``policy`` (the reported crash), restored after."""
+    """A tiny model built under the *global* policy ``policy`` (the reported crash), restored
+    after."""
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:

@@ -1,4 +1,5 @@
-"""``gvae train --resume RUN_DIR``: a finished run goes on for more epochs from its optimizer state."""
+"""``gvae train --resume RUN_DIR``: a finished run goes on for more epochs from its optimizer
+state."""
 
 import json
 
