@@ -48,6 +48,7 @@ from keras_gvae.evaluation.utils import (
 _LAZY = {
     "plot_mi_matrix": "keras_gvae.evaluation.plots",
     "DisentanglementCallback": "keras_gvae.evaluation.callback",
+    "evaluate_model": "keras_gvae.evaluation.suite",
 }
 
 
