@@ -169,7 +169,7 @@ def attributes_group(ctx):
     from keras_gvae.evaluation.attribute_control import attribute_control_report
 
     model = ctx.model
-    if not hasattr(model, "attribute_probabilities"):
+    if not model.attributes:
         return {}
     n_train, n_test = ctx.args.num_train or 4000, ctx.args.num_test or 1000
     x, y = ctx.labelled_sample(n_train + n_test, ctx.args.seed + 11, attributes=model.attributes)

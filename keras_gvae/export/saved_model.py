@@ -18,9 +18,9 @@ METADATA_FILE = "keras_gvae.json"
 def signature_names(model) -> list[str]:
     """The signatures :func:`export_saved_model` writes for ``model``, in order."""
     names = ["serving_default", "reconstruct", "encode", "decode", "traverse"]
-    if hasattr(model, "sub_decode"):
+    if "sub" in model.decoders():
         names.append("sub_decode")
-    if hasattr(model, "attribute_probabilities"):
+    if model.attributes:
         names.append("attributes")
     return names + ["metadata"]
 
@@ -53,10 +53,10 @@ def export_saved_model(model, path, version=1, overwrite=False) -> Path:
     - ``traverse``: ``z`` (batch, latent_dim), ``unit`` (int32 scalar), ``values`` (V,)
       -> ``images`` (batch, V, H, W, C): each base code with ``z[:, unit]`` set to each
       value, decoded (the sweep of :meth:`VAE.traverse`, for one unit).
-    - ``sub_decode`` (models with ``sub_decode``, e.g. GuidedVAE): ``z`` -> ``image``
-      (the sub-decoder's rendering), ``content`` (the unwarped template) and one
+    - ``sub_decode`` (models with a "sub" decoder in ``decoders()``, e.g. GuidedVAE):
+      ``z`` -> ``image`` (the sub-decoder's rendering), ``content`` (the unwarped template) and one
       (batch,) output per transform parameter (``scale_x``, ``angle``, ...).
-    - ``attributes`` (models with ``attribute_probabilities``): ``z`` ->
+    - ``attributes`` (models with ``attributes``, SupervisedGuidedVAE): ``z`` ->
       ``probabilities`` (batch, K).
     - ``metadata``: no inputs -> ``model_class``, ``latent_dim``, ``image_shape``,
       ``likelihood``, ``attributes`` (the K attribute names, in column order of

@@ -109,6 +109,9 @@ class VAE(keras.Model):
     """
 
     METRIC_NAMES = ("loss", "reconstruction", "kl")
+    # The labelled attributes the model has a unit (and an excitation head) for, in label
+    # column order; empty for the unsupervised models (SupervisedGuidedVAE sets its own).
+    attributes = ()
 
     def __init__(
         self,
