@@ -28,6 +28,7 @@ from common import (  # noqa: E402
     Spec,
     add_budget_arguments,
     apply_full,
+    budget,
     dump,
     flat_row,
     summary_table,
@@ -94,9 +95,7 @@ def main(argv=None):
                 seed,
                 dataset="mnist",
                 data_dir=args.data_dir,
-                epochs=args.epochs,
-                steps_per_epoch=args.steps_per_epoch,
-                batch_size=args.batch_size,
+                **budget(args),
             )
             model, seconds = train_model(config)
             represent = model.representation_function()

@@ -29,6 +29,15 @@ def add_budget_arguments(parser, full_help="GPU setting: 50 epochs"):
     parser.add_argument("--full", action="store_true", help=full_help)
 
 
+def budget(args):
+    """The ``TrainConfig`` fields of the shared budget flags (see `add_budget_arguments`)."""
+    return {
+        "epochs": args.epochs,
+        "steps_per_epoch": args.steps_per_epoch,
+        "batch_size": args.batch_size,
+    }
+
+
 def apply_full(args):
     """``--full``: at least ``FULL_EPOCHS`` epochs; returns whether it was given."""
     if args.full:

@@ -28,6 +28,7 @@ from common import (  # noqa: E402
     Spec,
     add_budget_arguments,
     apply_full,
+    budget,
     dump,
     flat_row,
     summary_table,
@@ -114,9 +115,7 @@ def main(argv=None):
                 seed,
                 dataset="omniglot",
                 data_dir=args.data_dir,
-                epochs=args.epochs,
-                steps_per_epoch=args.steps_per_epoch,
-                batch_size=args.batch_size,
+                **budget(args),
             )
             model, seconds = train_model(
                 config, functools.partial(background_batches, images, config)

@@ -32,7 +32,15 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Spec, add_budget_arguments, apply_full, dump, train_model, write_outputs  # noqa: E402
+from common import (  # noqa: E402
+    Spec,
+    add_budget_arguments,
+    apply_full,
+    budget,
+    dump,
+    train_model,
+    write_outputs,
+)
 
 MAX_ANGLE_DEGREES = 45.0
 SCALE_RANGE = (0.7, 1.3)
@@ -146,9 +154,7 @@ def main(argv=None):
                 seed,
                 dataset="mnist",
                 data_dir=args.data_dir,
-                epochs=args.epochs,
-                steps_per_epoch=args.steps_per_epoch,
-                batch_size=args.batch_size,
+                **budget(args),
                 **({} if args.learning_rate is None else {"learning_rate": args.learning_rate}),
             )
             model, seconds = train_model(config)

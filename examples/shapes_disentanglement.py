@@ -35,6 +35,7 @@ from common import (  # noqa: E402
     Spec,
     add_budget_arguments,
     apply_full,
+    budget,
     dump,
     flat_row,
     held_out_images,
@@ -182,10 +183,8 @@ def main(argv=None):
             f"no model among {args.models}; expected labels from {[s.label for s in SPECS]}"
         )
     out = Path(args.out)
-    budget = {
-        "epochs": args.epochs,
-        "steps_per_epoch": args.steps_per_epoch,
-        "batch_size": args.batch_size,
+    settings = {
+        **budget(args),
         "learning_rate": args.learning_rate,
         "dataset": dataset,
         "data_dir": args.data_dir,
@@ -193,7 +192,7 @@ def main(argv=None):
     rows = []
     for spec in specs:
         for seed in args.seeds:
-            config = spec.config(seed, **budget)
+            config = spec.config(seed, **settings)
             model, seconds = train_model(config)
             images, _ = held_out_images(config, 2048)
             losses = held_out_losses(model, images)
