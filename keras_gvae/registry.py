@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -58,16 +59,16 @@ class DatasetEntry:
             ``label_1``...
         few_shot_column: int, the label column whose values are the classes of a few-shot
             task on this dataset.
-        ground_truth: str or None, ``"module:function"`` returning the dataset's
-            `GroundTruthData` for the disentanglement metrics from ``data_dir``, or None
-            when the dataset has no factor grid (the metrics do not apply).
+        ground_truth: callable ``data_dir -> GroundTruthData`` of the dataset's factors for
+            the disentanglement metrics (it imports what it needs when called), or None when
+            the dataset has no factor grid (the metrics do not apply).
     """
 
     name: str
     likelihood: str = "bernoulli"
     label_names: tuple[str, ...] = ()
     few_shot_column: int = 0
-    ground_truth: str | None = None
+    ground_truth: Callable[..., object] | None = None
 
 
 MODELS: dict[str, ModelEntry] = {
@@ -80,6 +81,21 @@ MODELS: dict[str, ModelEntry] = {
     )
 }
 
+
+def _shapes_ground_truth(data_dir):
+    from keras_gvae.data.shapes import ShapesData
+
+    return ShapesData()
+
+
+def _dsprites_ground_truth(data_dir):
+    from keras_gvae.data import DSpritesData
+
+    if data_dir is None:
+        raise ValueError("dataset 'dsprites' needs data_dir: a dSprites .npz or its folder")
+    return DSpritesData(Path(data_dir))
+
+
 _SHAPES_FACTORS = ("color", "shape", "scale", "orientation", "pos_x", "pos_y")
 DATASETS: dict[str, DatasetEntry] = {
     entry.name: entry
@@ -91,7 +107,7 @@ DATASETS: dict[str, DatasetEntry] = {
             "shapes",
             label_names=_SHAPES_FACTORS,
             few_shot_column=1,
-            ground_truth="keras_gvae.registry:_shapes_ground_truth",
+            ground_truth=_shapes_ground_truth,
         ),
         DatasetEntry("shapes_binary", label_names=_SHAPES_FACTORS, few_shot_column=1),
         DatasetEntry("shapes_binary_upright", label_names=_SHAPES_FACTORS, few_shot_column=1),
@@ -99,7 +115,7 @@ DATASETS: dict[str, DatasetEntry] = {
             "dsprites",
             label_names=_SHAPES_FACTORS,
             few_shot_column=1,
-            ground_truth="keras_gvae.registry:_dsprites_ground_truth",
+            ground_truth=_dsprites_ground_truth,
         ),
         DatasetEntry("mnist", label_names=("digit",)),
         DatasetEntry("omniglot", label_names=("alphabet", "character")),
@@ -145,22 +161,5 @@ def ground_truth_data(dataset: str, data_dir=None):
     Raises:
         ValueError: the dataset needs files (dSprites) and ``data_dir`` is None.
     """
-    target = dataset_entry(dataset).ground_truth
-    if target is None:
-        return None
-    module, function = target.split(":")
-    return getattr(importlib.import_module(module), function)(data_dir)
-
-
-def _shapes_ground_truth(data_dir):
-    from keras_gvae.data.shapes import ShapesData
-
-    return ShapesData()
-
-
-def _dsprites_ground_truth(data_dir):
-    from keras_gvae.data import DSpritesData
-
-    if data_dir is None:
-        raise ValueError("dataset 'dsprites' needs data_dir: a dSprites .npz or its folder")
-    return DSpritesData(Path(data_dir))
+    make = dataset_entry(dataset).ground_truth
+    return None if make is None else make(data_dir)

@@ -46,7 +46,7 @@ class Context:
     """What every evaluation group needs: the model, the dataset and the settings."""
 
     def __init__(self, model, settings, dataset, out):
-        self.model, self.args, self.dataset, self.out = model, settings, dataset, out
+        self.model, self.settings, self.dataset, self.out = model, settings, dataset, out
         # Posterior means, encoded by a compiled function in calls of up to 1024 images.
         self.representation = model.representation_function(
             batch_size=settings.encode_batch_size, precision=settings.encode_precision
@@ -59,7 +59,7 @@ class Context:
         ds = data.load(
             self.dataset,
             split="train",
-            data_dir=self.args.data_dir,
+            data_dir=self.settings.data_dir,
             batch_size=256,
             seed=seed,
             attributes=attributes,
@@ -82,7 +82,7 @@ def disentanglement_group(ctx, names):
     from keras_gvae.registry import ground_truth_data
     from keras_gvae.visualization import unit_labels
 
-    gtd = ground_truth_data(ctx.dataset, ctx.args.data_dir)
+    gtd = ground_truth_data(ctx.dataset, ctx.settings.data_dir)
     if gtd is None:
         return {}
     if getattr(gtd, "is_full_grid", True) is False:
@@ -92,13 +92,13 @@ def disentanglement_group(ctx, names):
         gtd,
         ctx.representation,
         metrics=names,
-        seed=ctx.args.seed,
-        num_train=ctx.args.num_train,
-        num_test=ctx.args.num_test,
+        seed=ctx.settings.seed,
+        num_train=ctx.settings.num_train,
+        num_test=ctx.settings.num_test,
     )
-    num = min(ctx.args.num_train or 10000, getattr(gtd, "num_images", 10**9))
+    num = min(ctx.settings.num_train or 10000, getattr(gtd, "num_images", 10**9))
     codes, factors = generate_batch_factor_code(
-        gtd, ctx.representation, num, np.random.RandomState(ctx.args.seed), 256
+        gtd, ctx.representation, num, np.random.RandomState(ctx.settings.seed), 256
     )
     mi = mutual_information_matrix(codes, factors)
     if ctx.out is not None:
@@ -116,8 +116,8 @@ def probes_group(ctx):
     from keras_gvae.evaluation import knn_probe_accuracy, linear_probe_accuracy
     from keras_gvae.registry import label_names
 
-    n = ctx.args.num_train or 5000
-    x, y = ctx.labelled_sample(n + (ctx.args.num_test or 2000), ctx.args.seed)
+    n = ctx.settings.num_train or 5000
+    x, y = ctx.labelled_sample(n + (ctx.settings.num_test or 2000), ctx.settings.seed)
     codes = ctx.representation(x)
     y = y.reshape(len(y), -1)
     names = label_names(ctx.dataset, y.shape[1])
@@ -126,7 +126,7 @@ def probes_group(ctx):
         if len(np.unique(y[:, j])) < 2:
             continue
         args = (codes[:n], y[:n, j], codes[n:], y[n:, j])
-        out[f"probes/{name}/linear"] = linear_probe_accuracy(*args, seed=ctx.args.seed)
+        out[f"probes/{name}/linear"] = linear_probe_accuracy(*args, seed=ctx.settings.seed)
         out[f"probes/{name}/knn"] = knn_probe_accuracy(*args)
     return out
 
@@ -135,7 +135,7 @@ def few_shot_group(ctx):
     from keras_gvae.evaluation import few_shot_accuracy
     from keras_gvae.registry import dataset_entry
 
-    x, y = ctx.labelled_sample(ctx.args.num_test or 2000, ctx.args.seed + 7)
+    x, y = ctx.labelled_sample(ctx.settings.num_test or 2000, ctx.settings.seed + 7)
     y = y.reshape(len(y), -1)[:, dataset_entry(ctx.dataset).few_shot_column]
     codes = ctx.representation(x)
     pixels = x.reshape(len(x), -1)
@@ -143,7 +143,7 @@ def few_shot_group(ctx):
     out = {}
     for k_shot in (1, 5):
         for what, rep in (("latent", codes), ("pixels", pixels)):
-            r = few_shot_accuracy(rep, y, n_way=n_way, k_shot=k_shot, seed=ctx.args.seed)
+            r = few_shot_accuracy(rep, y, n_way=n_way, k_shot=k_shot, seed=ctx.settings.seed)
             out[f"few_shot/{n_way}way_{k_shot}shot/{what}"] = r["mean"]
             out[f"few_shot/{n_way}way_{k_shot}shot/{what}_ci95"] = r["ci95"]
     return out
@@ -153,9 +153,9 @@ def omniglot_group(ctx):
     from keras_gvae.data.omniglot import find_one_shot_runs
     from keras_gvae.evaluation import omniglot_one_shot
 
-    if ctx.args.data_dir is None or ctx.model.image_shape[-1] != 1:
+    if ctx.settings.data_dir is None or ctx.model.image_shape[-1] != 1:
         return {}
-    runs = find_one_shot_runs(ctx.args.data_dir)
+    runs = find_one_shot_runs(ctx.settings.data_dir)
     if runs is None:
         return {}
     r = omniglot_one_shot(runs, ctx.representation, image_size=ctx.model.image_shape[0])
@@ -171,8 +171,10 @@ def attributes_group(ctx):
     model = ctx.model
     if not model.attributes:
         return {}
-    n_train, n_test = ctx.args.num_train or 4000, ctx.args.num_test or 1000
-    x, y = ctx.labelled_sample(n_train + n_test, ctx.args.seed + 11, attributes=model.attributes)
+    n_train, n_test = ctx.settings.num_train or 4000, ctx.settings.num_test or 1000
+    x, y = ctx.labelled_sample(
+        n_train + n_test, ctx.settings.seed + 11, attributes=model.attributes
+    )
     report = attribute_control_report(
         x,
         y,
@@ -182,7 +184,7 @@ def attributes_group(ctx):
         model.attribute_units,
         model.attributes,
         num_train=n_train,
-        seed=ctx.args.seed,
+        seed=ctx.settings.seed,
     )
     return {
         f"attributes/{name}/{key}": value
