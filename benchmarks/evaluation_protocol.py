@@ -553,6 +553,8 @@ def sizes_from(args) -> dict:
 
 
 def main(argv=None) -> str:
+    from keras_gvae.cli.arguments import ENCODE_PRECISIONS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--model",
@@ -581,7 +583,7 @@ def main(argv=None) -> str:
     )
     parser.add_argument(
         "--encode-precision",
-        choices=("float32", "mixed_bfloat16"),
+        choices=ENCODE_PRECISIONS,
         default=None,
         help="encode through model.representation_function(precision=...) (default: the "
         "model's float32 encoder, compiled)",

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+# Dtype policies `gvae evaluate --encode-precision` (VAE.representation_function) may encode in.
+ENCODE_PRECISIONS = ("float32", "mixed_bfloat16")
+
 
 def positive_int(text):
     """argparse type: an int >= 1, with a message naming what was expected."""

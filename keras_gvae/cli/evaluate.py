@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from keras_gvae.cli.arguments import positive_int
+from keras_gvae.cli.arguments import ENCODE_PRECISIONS, positive_int
 
 HELP = "evaluate a saved model (.keras file or run directory) and write metrics.json"
 
@@ -59,7 +59,7 @@ def add_arguments(parser):
     )
     parser.add_argument(
         "--encode-precision",
-        choices=("float32", "mixed_bfloat16"),
+        choices=ENCODE_PRECISIONS,
         default=None,
         help="encode the metrics' images in this dtype policy (default: the "
         "model's); mixed_bfloat16 codes differ from float32's by under 5%% of "
