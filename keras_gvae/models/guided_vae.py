@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import keras
 import tensorflow as tf
 
@@ -61,6 +63,11 @@ class GuidedVAE(VAE):
         content_gradient: float in [0, 1], the factor on the sub-decoder loss's gradient
             into the content units (1.0, the default, is the paper; 0 trains the encoder
             through the deformation units only). The loss's value is unchanged.
+        content_beta: float >= 0 or None, the KL weight on the content units only (an
+            extension; None, the default, is the paper: ``beta`` on every unit). Above
+            ``beta`` it makes geometry the content units repeat from the deformation units
+            costly, so it stays in the deformation units. The ``kl`` metric stays the KL of
+            every unit; the extra ``(content_beta - beta) * KL(z_cont)`` is in ``loss``.
         **kwargs: the arguments of :class:`VAE` (beta, likelihood, encoder, decoder, seed,
             ...) and standard Keras model arguments.
 
@@ -88,6 +95,7 @@ class GuidedVAE(VAE):
         basis_gain=4.0,
         sub_input="sample",
         content_gradient=1.0,
+        content_beta=None,
         **kwargs,
     ):
         super().__init__(input_shape=input_shape, latent_dim=latent_dim, **kwargs)
@@ -117,6 +125,13 @@ class GuidedVAE(VAE):
         self.content_gradient = float(content_gradient)
         if not 0.0 <= self.content_gradient <= 1.0:
             raise ValueError(f"content_gradient must be in [0, 1]; got {content_gradient!r}")
+        self.content_beta = None if content_beta is None else float(content_beta)
+        if self.content_beta is not None and not (
+            math.isfinite(self.content_beta) and self.content_beta >= 0
+        ):
+            raise ValueError(
+                f"content_beta must be None or a finite number >= 0; got {content_beta!r}"
+            )
 
         # === Layers ===
         self.guidance_decoder = GuidanceDecoder(
@@ -158,6 +173,13 @@ class GuidedVAE(VAE):
         angle (radians), translate_x, translate_y (fractions of the half-size)."""
         return self.guidance_decoder.transform_parameters(self.split_latent(z)[0])
 
+    def content_kl(self, z_mean, z_log_var):
+        """Batch mean of ``KL(q(z_cont|x) || N(0, I))``, the content units' share of ``kl``."""
+        mean = tf.cast(z_mean, tf.float32)[:, self.num_deformation :]
+        log_var = tf.cast(z_log_var, tf.float32)[:, self.num_deformation :]
+        per_unit = 0.5 * (tf.square(mean) + tf.exp(log_var) - log_var - 1.0)
+        return tf.reduce_mean(tf.reduce_sum(per_unit, axis=1))
+
     def decoders(self):
         return {"main": self.decode, "sub": self.sub_decode}
 
@@ -172,6 +194,8 @@ class GuidedVAE(VAE):
         sub = -tf.reduce_mean(self.observation_distribution(means=rendered).log_prob(x))
         orth = orthogonality_penalty(tf.cast(self.guidance_decoder.basis, tf.float32))
         total = self.sub_weight * sub + self.orthogonality_weight * orth
+        if self.content_beta is not None and self.content_beta != self.beta:
+            total += (self.content_beta - self.beta) * self.content_kl(z_mean, z_log_var)
         return total, {"sub_reconstruction": sub, "orthogonality": orth}
 
     def get_config(self):
@@ -189,6 +213,7 @@ class GuidedVAE(VAE):
                 "basis_gain": self.basis_gain,
                 "sub_input": self.sub_input,
                 "content_gradient": self.content_gradient,
+                "content_beta": self.content_beta,
             }
         )
         return config

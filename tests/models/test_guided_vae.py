@@ -62,6 +62,38 @@ def test_content_gradient_outside_zero_one_is_refused():
         small(content_gradient=1.5)
 
 
+def test_content_beta_adds_the_content_units_closed_form_kl_to_the_loss():
+    """loss(content_beta) - loss(paper) = (content_beta - beta) * sum over content units of
+    0.5 * (mu^2 + sigma^2 - log sigma^2 - 1), for the same code; the metrics are unchanged."""
+    x = tf.constant(batch())
+    paper, extra = small(beta=1.5), small(beta=1.5, content_beta=4.0)
+    extra.set_weights(paper.get_weights())
+    z_mean, z_log_var = paper.encode(x)
+    z_mean, z_log_var = z_mean + 0.7, z_log_var - 0.4  # away from the prior
+    code = (z_mean + 0.1, z_mean, z_log_var)
+    a = paper.compute_loss_terms(x, code=code)
+    b = extra.compute_loss_terms(x, code=code)
+    mu, lv = z_mean.numpy()[:, 5:], z_log_var.numpy()[:, 5:]  # 5 deformation units
+    kl_content = np.mean(np.sum(0.5 * (mu**2 + np.exp(lv) - lv - 1.0), axis=1))
+    assert kl_content > 0.3
+    assert float(b["loss"] - a["loss"]) == pytest.approx(2.5 * kl_content, rel=1e-4)
+    for name in ("reconstruction", "kl", "sub_reconstruction", "orthogonality"):
+        assert float(b[name]) == float(a[name])
+    # content_beta equal to beta is the paper's loss exactly.
+    same = small(beta=1.5, content_beta=1.5)
+    same.set_weights(paper.get_weights())
+    assert float(same.compute_loss_terms(x, code=code)["loss"]) == float(a["loss"])
+
+
+def test_content_beta_round_trips_and_bad_values_are_refused():
+    clone = GuidedVAE.from_config(small(content_beta=3.0).get_config())
+    assert clone.content_beta == 3.0
+    assert GuidedVAE.from_config(small().get_config()).content_beta is None
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="content_beta must be None or a finite number >= 0"):
+            small(content_beta=bad)
+
+
 def test_recipe_options_reach_the_sub_decoder_and_round_trip(tmp_path):
     model = small(transforms=ISOTROPIC, max_scale=2.0, template_init="centred", basis_gain=0.0)
     assert np.all(model.guidance_decoder.basis.numpy() == 0)
@@ -95,6 +127,7 @@ def test_a_config_saved_before_the_options_loads_as_the_paper():
         "sub_input",
         "content_gradient",
         "basis_gain",
+        "content_beta",
     ):
         config.pop(key)
     old = GuidedVAE.from_config(config)
@@ -106,7 +139,8 @@ def test_a_config_saved_before_the_options_loads_as_the_paper():
         old.sub_input,
         old.content_gradient,
         old.basis_gain,
-    ) == (4.0, 1.5, "mlp", "zeros", "sample", 1.0, 4.0)
+        old.content_beta,
+    ) == (4.0, 1.5, "mlp", "zeros", "sample", 1.0, 4.0, None)
 
 
 def test_a_recipe_step_changes_the_sub_decoder_weights():
