@@ -5,6 +5,8 @@ the posterior means: training codes from ``--train-codes`` images of the trainin
 test codes from the whole test split. Reported: the error of a logistic regression on
 standardised codes and of a 5-nearest-neighbour classifier (``keras_gvae.evaluation``
 probes), mean and standard deviation over seeds, and the same two classifiers on raw pixels.
+For GuidedVAE the two classifiers also run on its content units alone ("content units"
+rows: the code without the deformation units, which hold pose rather than identity).
 
 Writes ``classification_from_latents.md`` and ``.json`` into ``--out``.
 
@@ -99,14 +101,24 @@ def main(argv=None):
             )
             model, seconds = train_model(config)
             represent = model.representation_function()
+            train_codes, test_codes = represent(x_train), represent(x_test)
             row = flat_row(
                 label=spec.label,
                 seed=seed,
                 train_seconds=seconds,
-                **errors(represent(x_train), y_train, represent(x_test), y_test),
+                **errors(train_codes, y_train, test_codes, y_test),
             )
             rows.append(row)
             print(dump(row), flush=True)
+            if hasattr(model, "num_deformation"):
+                d = model.num_deformation
+                row = flat_row(
+                    label=f"{spec.label} (content units)",
+                    seed=seed,
+                    **errors(train_codes[:, d:], y_train, test_codes[:, d:], y_test),
+                )
+                rows.append(row)
+                print(dump(row), flush=True)
     markdown = "\n".join(
         [
             "# Digit classification from the latents (MNIST)",

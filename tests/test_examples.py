@@ -88,6 +88,8 @@ def test_mnist_examples_run(tmp_path, shared_data):
     run = outputs(tmp_path / "g", "mnist_geometry")["runs"][0]
     assert len(run["rho_angle"]) == 10 and run["units"][2] == "z2 (angle)"
     assert (tmp_path / "g" / "traversal.png").is_file()
+    ceiling = run["orientation_ceiling"]
+    assert ceiling["all"]["n"] == 64 and 0 <= ceiling["per_digit_median"] <= 1
     load_example("classification_from_latents").main(
         [
             "--data-dir",
@@ -102,7 +104,8 @@ def test_mnist_examples_run(tmp_path, shared_data):
         ]
     )
     runs = outputs(tmp_path / "c", "classification_from_latents")["runs"]
-    assert [r["label"] for r in runs] == ["raw pixels (784)", "VAE", "GuidedVAE"]
+    labels = ["raw pixels (784)", "VAE", "GuidedVAE", "GuidedVAE (content units)"]
+    assert [r["label"] for r in runs] == labels
     assert all(0 <= r["knn_error"] <= 1 for r in runs)
 
 
@@ -221,3 +224,21 @@ def test_supervised_attributes_rejects_an_unknown_experiment():
     message = str(exit_info.value)
     assert "\n" not in message and "'smiles'" in message
     assert all(name in message for name in ("position", "shape+size", "celeba"))
+
+
+def test_moment_orientation_reads_a_known_turn_of_a_bar():
+    """The pixel-moment orientation is the ceiling's yardstick: a vertical bar reads 0, the
+    same bar turned by warp() reads the turn, and a bar drawn leaning right is negative."""
+    geometry = load_example("mnist_geometry")
+    bar = np.zeros((1, 28, 28, 1), np.float32)
+    bar[0, 4:24, 13:15, 0] = 1.0
+    assert abs(geometry.moment_orientation(bar)[0]) < 1e-9
+    for degrees in (20.0, -30.0):
+        turned = geometry.warp(bar, angle=np.radians([degrees]))
+        assert geometry.moment_orientation(turned)[0] == pytest.approx(degrees, abs=0.5)
+    lean = np.zeros((1, 28, 28, 1), np.float32)
+    for y in range(4, 24):
+        lean[0, y, int(round(14 + (14 - y) * 0.3)), 0] = 1.0
+    assert geometry.moment_orientation(lean)[0] == pytest.approx(
+        -np.degrees(np.arctan(0.3)), abs=1.5
+    )
