@@ -158,3 +158,29 @@ def test_training_step_runs(tmp_path, capsys):
     per_image = {r["model"]: r["gflops_per_step_analytic"] / 4 for r in rates}
     assert 0.30 < per_image["vae"] < 0.34
     assert per_image["supervised"] == pytest.approx(2 * per_image["vae"])
+
+
+def test_profile_step_names_the_parts_of_a_guided_step(tmp_path):
+    """The trace summary finds the convolutions of the encoder and decoder, forward and
+    backward, and the sub-decoder's warp, and the table is written."""
+    script = load_script("profile_step")
+    out = tmp_path / "profile.md"
+    (case,) = script.main(["--smoke", "--models", "guided", "--output", str(out)])
+    parts = case["parts"]
+    for part in ("encoder (forward)", "encoder (backward)", "decoder (backward)"):
+        assert parts[part] > 0
+    assert "guidance_decoder (forward)" in parts
+    assert any(t.startswith("_MklNative") or "Conv2D" in t for t in case["types"])
+    assert sum(parts.values()) == pytest.approx(case["op_ms_per_step"], rel=1e-6)
+    assert "### guided, 16x16x1" in out.read_text()
+
+
+def test_profile_step_part_of_reads_scopes_and_directions():
+    part_of = load_script("profile_step").part_of
+    assert part_of("gradient_tape/encoder_1/conv_3_1/convolution/X:Conv2D") == (
+        "encoder",
+        "backward",
+    )
+    assert part_of("guidance_decoder_1/warp_1/mul:Mul") == ("guidance_decoder", "forward")
+    assert part_of("adam/Sqrt_9:Sqrt") == ("optimizer", "forward")
+    assert part_of("z_mean_1/MatMul:MatMul") == ("posterior heads", "forward")
