@@ -1,4 +1,5 @@
 import json
+import shutil
 import zipfile
 
 import numpy as np
@@ -141,6 +142,28 @@ def test_evaluate_writes_metrics_and_the_mi_picture(run_dir, tmp_path, capsys):
     assert 0.0 <= metrics["disentanglement/mig"] <= 1.0
     assert 0.0 <= metrics["probes/shape/linear"] <= 1.0
     assert Image.open(out / "mi_matrix.png").size[0] > 100
+    assert "## Evaluation" not in (run_dir / "MODEL_CARD.md").read_text()  # --out elsewhere
+
+
+def test_evaluating_a_run_in_place_states_its_metrics_in_its_model_card(run_dir, tmp_path):
+    """The default --out (RUN/evaluation) also writes the metrics into RUN/MODEL_CARD.md; a
+    second evaluation replaces that section and keeps the rest of the card."""
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    before = (run / "MODEL_CARD.md").read_text()
+    for extra, metrics in (
+        (["--metrics", "mig"], "mig"),
+        (["--metrics", "sap", "--overwrite"], "sap"),
+    ):
+        args = ["evaluate", str(run), *extra, "--num-train", "300", "--num-test", "200"]
+        assert main(args) == 0
+        card = (run / "MODEL_CARD.md").read_text()
+        value = json.loads((run / "evaluation" / "metrics.json").read_text())["metrics"]
+        assert card.startswith(before.rstrip("\n") + "\n\n## Evaluation\n")
+        assert card.count("## Evaluation") == 1
+        assert f"`gvae {' '.join(args)}`" in card
+        assert f"| disentanglement/{metrics} | {value[f'disentanglement/{metrics}']:.4g} |" in card
+    assert "disentanglement/mig" not in card  # the first section was replaced
 
 
 def test_evaluate_rejects_unknown_metrics(run_dir, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -97,6 +98,14 @@ def run(args):
         write_json(
             tmp / "metrics.json", {"model": str(model_path), "dataset": dataset, "metrics": results}
         )
+    card = run_dir / "MODEL_CARD.md"
+    if args.out is None and model_path.name == "model.keras" and card.is_file():
+        # The run's own evaluation: its model card states the metrics.
+        from keras_gvae.io import write_text
+        from keras_gvae.training.card import with_evaluation
+
+        command = "gvae " + shlex.join(getattr(args, "argv", None) or ["evaluate", args.model])
+        write_text(card, with_evaluation(card.read_text(), results, command))
     _print_table(results, sys.stdout)
     print(
         f"wrote {out_path / 'metrics.json'}"

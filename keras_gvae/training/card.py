@@ -116,3 +116,24 @@ def _cpu_count():
 def read_metrics(run_dir):
     """The metrics.json of a run directory as a dict."""
     return json.loads((Path(run_dir) / "metrics.json").read_text())
+
+
+EVALUATION_HEADING = "## Evaluation"
+
+
+def with_evaluation(card, results, command):
+    """``card`` (a model card's text) with its evaluation section set to ``results`` (metric
+    name -> value) and the command that measured them; an earlier section is replaced, the
+    rest of the card is kept as it was."""
+    head = card.split("\n" + EVALUATION_HEADING, 1)[0].rstrip("\n")
+    lines = [
+        "",
+        EVALUATION_HEADING,
+        "",
+        f"Measured with `{command}`:",
+        "",
+        "| metric | value |",
+        "|---|---:|",
+        *(f"| {key} | {results[key]:.4g} |" for key in sorted(results)),
+    ]
+    return head + "\n" + "\n".join(lines) + "\n"
