@@ -20,7 +20,7 @@ class AffineSpatialTransformer(keras.layers.Layer):
     returns its input exactly; a rotation by 90 degrees of a square image matches
     ``np.rot90`` exactly because pixel centres map onto pixel centres.
 
-    Only TFLite builtin ops are used (FLOOR, CAST, GATHER, arithmetic), so a model that
+    Only TFLite builtin ops are used (FLOOR, CAST, PAD, GATHER, arithmetic), so a model that
     contains this layer converts with the default op set.
 
     Args:
@@ -75,26 +75,27 @@ class AffineSpatialTransformer(keras.layers.Layer):
         wy1 = src_y - y0
         wx0 = 1.0 - wx1
         wy0 = 1.0 - wy1
-        x0 = tf.cast(x0, tf.int32)
-        y0 = tf.cast(y0, tf.int32)
-        x1 = x0 + 1
-        y1 = y0 + 1
 
-        flat = tf.reshape(images, [-1, channels])
-        base = tf.range(batch)[:, None] * (height * width)
+        # Zeros outside: the image gets a one-pixel zero border and every corner's index is
+        # clipped into the bordered image, so a corner outside reads a border zero (no masks).
+        # Indices are +1 for the border.
+        padded_w = width + 2
+        col0 = tf.clip_by_value(tf.cast(x0, tf.int32) + 1, 0, width + 1)
+        col1 = tf.clip_by_value(tf.cast(x0, tf.int32) + 2, 0, width + 1)
+        row0 = tf.clip_by_value(tf.cast(y0, tf.int32) + 1, 0, height + 1)
+        row1 = tf.clip_by_value(tf.cast(y0, tf.int32) + 2, 0, height + 1)
+        base = tf.range(batch)[:, None] * ((height + 2) * padded_w)
+        flat = tf.reshape(tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]]), [-1, channels])
 
-        def read(yi, xi):
-            inside = (xi >= 0) & (xi < width) & (yi >= 0) & (yi < height)
-            index = tf.clip_by_value(yi, 0, height - 1) * width + tf.clip_by_value(xi, 0, width - 1)
-            values = tf.gather(flat, tf.reshape(base + index, [-1]))
-            values = tf.reshape(values, [batch, height * width, channels])
-            return values * tf.cast(inside, images.dtype)[:, :, None]
+        def read(row, col):
+            values = tf.gather(flat, tf.reshape(base + row * padded_w + col, [-1]))
+            return tf.reshape(values, [batch, height * width, channels])
 
         out = (
-            (wy0 * wx0)[:, :, None] * read(y0, x0)
-            + (wy0 * wx1)[:, :, None] * read(y0, x1)
-            + (wy1 * wx0)[:, :, None] * read(y1, x0)
-            + (wy1 * wx1)[:, :, None] * read(y1, x1)
+            (wy0 * wx0)[:, :, None] * read(row0, col0)
+            + (wy0 * wx1)[:, :, None] * read(row0, col1)
+            + (wy1 * wx0)[:, :, None] * read(row1, col0)
+            + (wy1 * wx1)[:, :, None] * read(row1, col1)
         )
         return tf.reshape(out, shape)
 
