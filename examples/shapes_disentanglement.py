@@ -50,6 +50,14 @@ SPECS = [
     Spec("beta-VAE (beta 4)", "vae", beta=4.0),
     Spec("GuidedVAE (paper)", "guided", preset="guided-paper"),
     Spec("GuidedVAE", "guided", preset="guided-shapes"),
+    # guided-shapes with the paper's KL (beta 1 on every unit, no content_beta).
+    Spec(
+        "GuidedVAE (KL on every unit)",
+        "guided",
+        preset="guided-shapes",
+        model_kwargs={"content_beta": None},
+    ),
+    # beta 4 on every unit (content_beta 4 = beta adds nothing).
     Spec("Guided-beta-VAE (beta 4)", "guided", preset="guided-shapes", beta=4.0),
 ]
 

@@ -168,8 +168,8 @@ register(
     Preset(
         "guided-shapes",
         "GuidedVAE on the embedded shapes: one isotropic scale unit with scale in (1/2, 2), "
-        "the template started as a centred blob, Adam 1e-3 (RESULTS.md, 'What makes the "
-        "guidance bite')",
+        "the template started as a centred blob, KL weight 4 on the content units, Adam 1e-3 "
+        "(RESULTS.md, 'What makes the guidance bite')",
         {
             "model": "guided",
             "dataset": "shapes",
@@ -178,6 +178,7 @@ register(
                 "transforms": list(_ISOTROPIC),
                 "max_scale": 2.0,
                 "template_init": "centred",
+                "content_beta": 4.0,
             },
         },
     ),
