@@ -184,3 +184,25 @@ def test_profile_step_part_of_reads_scopes_and_directions():
     assert part_of("guidance_decoder_1/warp_1/mul:Mul") == ("guidance_decoder", "forward")
     assert part_of("adam/Sqrt_9:Sqrt") == ("optimizer", "forward")
     assert part_of("z_mean_1/MatMul:MatMul") == ("posterior heads", "forward")
+
+
+def test_warp_variants_agree_and_are_timed(tmp_path):
+    """The three reads compute the same warp (the script asserts it) and get a time each."""
+    out = tmp_path / "warp.md"
+    rows = load_script("warp_variants").main(
+        [
+            "--shapes",
+            "8x8x1,7x9x2",
+            "--batch",
+            "3",
+            "--windows",
+            "1",
+            "--steps",
+            "1",
+            "--output",
+            str(out),
+        ]
+    )
+    assert [r["shape"] for r in rows] == ["8x8x1", "7x9x2"]
+    assert all(set(r["ms"]) == {"layer", "masked", "one_gather"} for r in rows)
+    assert "| 7x9x2 |" in out.read_text()
