@@ -206,3 +206,24 @@ def test_warp_variants_agree_and_are_timed(tmp_path):
     assert [r["shape"] for r in rows] == ["8x8x1", "7x9x2"]
     assert all(set(r["ms"]) == {"layer", "masked", "one_gather"} for r in rows)
     assert "| 7x9x2 |" in out.read_text()
+
+
+def test_factor_vae_breakdown_adds_up_to_the_library_score():
+    """Same seed, same sizes: the breakdown's score is factor_vae_score's eval accuracy, and
+    the per-factor shares weighted by their votes add up to it."""
+    from keras_gvae.data.shapes import ShapesData
+    from keras_gvae.evaluation import factor_vae_score
+
+    script = load_script("factor_vae_per_factor")
+    data = ShapesData()
+    mix = np.random.default_rng(0).standard_normal((64 * 64, 6))
+
+    def represent(x):  # a fixed random projection of the pixels
+        return x.reshape(len(x), -1).astype(np.float64) @ mix
+
+    sizes = {"num_train": 60, "num_eval": 40, "num_variance_estimate": 300, "batch_size": 16}
+    score, shares, _, votes, _ = script.breakdown(data, represent, seed=3, **sizes)
+    assert score == pytest.approx(
+        factor_vae_score(data, represent, seed=3, **sizes)["eval_accuracy"]
+    )
+    assert np.nansum(shares * votes.sum(axis=1)) / votes.sum() == pytest.approx(score)
