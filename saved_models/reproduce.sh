@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 # Every model is the preset of keras_gvae.presets named on its line (`gvae train --list-presets`
 # prints their settings); the other flags say only where the data is and what to write.
 gvae train --preset guided-shapes --slim --export --overwrite --out saved_models/guided_shapes
+gvae evaluate saved_models/guided_shapes --metrics disentanglement --overwrite  # its model card's metrics
 gvae train --preset guided-mnist --data-dir ../shared/data/mnist --slim --export --overwrite \
     --out saved_models/guided_mnist
 gvae train --preset supervised-shapes --slim --export --overwrite --out saved_models/supervised_shapes
