@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from keras_gvae.layers.guidance_decoder import GuidanceDecoder, transform_parameter_names
 from keras_gvae.losses import orthogonality_penalty
+from keras_gvae.models.terms import LinearWarmup
 from keras_gvae.models.vae import VAE
 
 DEFAULT_TRANSFORMS = ("scale", "rotation", "translation")
@@ -68,6 +69,11 @@ class GuidedVAE(VAE):
             ``beta`` it makes geometry the content units repeat from the deformation units
             costly, so it stays in the deformation units. The ``kl`` metric stays the KL of
             every unit; the extra ``(content_beta - beta) * KL(z_cont)`` is in ``loss``.
+        guidance_warmup: None (the paper: full weight from the first step), an int ``n`` for
+            ``LinearWarmup(n)``, or a schedule of the model's step counter
+            (:attr:`guidance_step`, saved with the weights): the factor on the sub-decoder's
+            reconstruction term and on ``content_beta``'s extra KL (the orthogonality
+            penalty, which trains only the basis, keeps its weight). An extension.
         **kwargs: the arguments of :class:`VAE` (beta, likelihood, encoder, decoder, seed,
             ...) and standard Keras model arguments.
 
@@ -96,6 +102,7 @@ class GuidedVAE(VAE):
         sub_input="sample",
         content_gradient=1.0,
         content_beta=None,
+        guidance_warmup=None,
         **kwargs,
     ):
         super().__init__(input_shape=input_shape, latent_dim=latent_dim, **kwargs)
@@ -132,6 +139,20 @@ class GuidedVAE(VAE):
             raise ValueError(
                 f"content_beta must be None or a finite number >= 0; got {content_beta!r}"
             )
+        if isinstance(guidance_warmup, dict):
+            guidance_warmup = keras.saving.deserialize_keras_object(guidance_warmup)
+        elif isinstance(guidance_warmup, bool) or not (
+            guidance_warmup is None
+            or isinstance(guidance_warmup, int | float)
+            or callable(guidance_warmup)
+        ):
+            raise ValueError(
+                "guidance_warmup must be None, a number of steps or a schedule; "
+                f"got {guidance_warmup!r}"
+            )
+        elif isinstance(guidance_warmup, int | float):
+            guidance_warmup = LinearWarmup(int(guidance_warmup)) if guidance_warmup > 0 else None
+        self.guidance_warmup = guidance_warmup
 
         # === Layers ===
         self.guidance_decoder = GuidanceDecoder(
@@ -149,6 +170,16 @@ class GuidedVAE(VAE):
             name="guidance_decoder",
         )
         self.check_decoder("sub", self.sub_decode)
+        if self.guidance_warmup is not None:
+            # The batches trained, which the warm-up follows (saved with the weights).
+            self.guidance_step = self.add_weight(
+                name="guidance_step",
+                shape=(),
+                dtype="int64",
+                initializer="zeros",
+                trainable=False,
+                aggregation="only_first_replica",
+            )
 
     @property
     def num_content(self):
@@ -173,6 +204,18 @@ class GuidedVAE(VAE):
         angle (radians), translate_x, translate_y (fractions of the half-size)."""
         return self.guidance_decoder.transform_parameters(self.split_latent(z)[0])
 
+    def guidance_factor(self):
+        """The warm-up's factor at the current :attr:`guidance_step` (1.0 without one)."""
+        if self.guidance_warmup is None:
+            return 1.0
+        return tf.cast(self.guidance_warmup(self.guidance_step), tf.float32)
+
+    def train_step(self, data):
+        results = super().train_step(data)
+        if self.guidance_warmup is not None:
+            self.guidance_step.assign_add(1)
+        return results
+
     def content_kl(self, z_mean, z_log_var):
         """Batch mean of ``KL(q(z_cont|x) || N(0, I))``, the content units' share of ``kl``."""
         mean = tf.cast(z_mean, tf.float32)[:, self.num_deformation :]
@@ -193,9 +236,10 @@ class GuidedVAE(VAE):
         rendered = self.sub_decode(code)
         sub = -tf.reduce_mean(self.observation_distribution(means=rendered).log_prob(x))
         orth = orthogonality_penalty(tf.cast(self.guidance_decoder.basis, tf.float32))
-        total = self.sub_weight * sub + self.orthogonality_weight * orth
+        guided = self.sub_weight * sub
         if self.content_beta is not None and self.content_beta != self.beta:
-            total += (self.content_beta - self.beta) * self.content_kl(z_mean, z_log_var)
+            guided += (self.content_beta - self.beta) * self.content_kl(z_mean, z_log_var)
+        total = self.guidance_factor() * guided + self.orthogonality_weight * orth
         return total, {"sub_reconstruction": sub, "orthogonality": orth}
 
     def get_config(self):
@@ -214,6 +258,11 @@ class GuidedVAE(VAE):
                 "sub_input": self.sub_input,
                 "content_gradient": self.content_gradient,
                 "content_beta": self.content_beta,
+                "guidance_warmup": (
+                    None
+                    if self.guidance_warmup is None
+                    else keras.saving.serialize_keras_object(self.guidance_warmup)
+                ),
             }
         )
         return config

@@ -150,3 +150,44 @@ def test_a_recipe_step_changes_the_sub_decoder_weights():
     model.fit(batch(8), epochs=1, batch_size=8, verbose=0)
     after = [w.numpy() for w in model.guidance_decoder.weights]
     assert all(not np.array_equal(b, a) for b, a in zip(before, after, strict=True))
+
+
+def test_guidance_warmup_scales_the_sub_decoder_and_content_terms_by_the_step():
+    """loss(step) = ELBO + factor(step) * (sub_weight * sub + (content_beta - beta) * KL_cont)
+    + orthogonality, with factor = step / n; train steps advance the counter; it is saved."""
+    x = tf.constant(batch())
+    full = small(content_beta=3.0)
+    warm = small(content_beta=3.0, guidance_warmup=4)
+    others = [w for w in warm.weights if w is not warm.guidance_step]
+    for source, target in zip(full.weights, others, strict=True):
+        target.assign(source)
+    z_mean, z_log_var = full.encode(x)
+    code = (z_mean + 0.1, z_mean, z_log_var)
+    terms = full.compute_loss_terms(x, code=code)
+    elbo = float(terms["reconstruction"] + terms["kl"])
+    orth = float(terms["orthogonality"])
+    guided = float(terms["loss"]) - elbo - orth
+    assert guided > 1.0
+    for step, factor in ((0, 0.0), (2, 0.5), (4, 1.0), (9, 1.0)):
+        warm.guidance_step.assign(step)
+        got = float(warm.compute_loss_terms(x, code=code)["loss"])
+        assert got == pytest.approx(elbo + orth + factor * guided, rel=1e-5)
+    warm.guidance_step.assign(0)
+    warm.compile(optimizer="adam")
+    warm.fit(x, epochs=1, batch_size=2, verbose=0)
+    assert int(warm.guidance_step.numpy()) == 2
+
+
+def test_guidance_warmup_round_trips_with_its_step(tmp_path):
+    import keras
+
+    model = small(guidance_warmup=10)
+    model.compile(optimizer="adam")
+    model.fit(batch(), epochs=1, batch_size=2, verbose=0)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.guidance_warmup.steps == 10 and int(loaded.guidance_step.numpy()) == 2
+    assert not hasattr(small(), "guidance_step")  # the paper's model has no counter
+    with pytest.raises(ValueError, match="guidance_warmup must be None, a number of steps"):
+        small(guidance_warmup="soon")
