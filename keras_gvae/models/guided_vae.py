@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from keras_gvae.layers.guidance_decoder import GuidanceDecoder, transform_parameter_names
 from keras_gvae.losses import orthogonality_penalty
-from keras_gvae.models.terms import LinearWarmup
+from keras_gvae.models.terms import add_step_counter, warmup_schedule
 from keras_gvae.models.vae import VAE
 
 DEFAULT_TRANSFORMS = ("scale", "rotation", "translation")
@@ -139,20 +139,7 @@ class GuidedVAE(VAE):
             raise ValueError(
                 f"content_beta must be None or a finite number >= 0; got {content_beta!r}"
             )
-        if isinstance(guidance_warmup, dict):
-            guidance_warmup = keras.saving.deserialize_keras_object(guidance_warmup)
-        elif isinstance(guidance_warmup, bool) or not (
-            guidance_warmup is None
-            or isinstance(guidance_warmup, int | float)
-            or callable(guidance_warmup)
-        ):
-            raise ValueError(
-                "guidance_warmup must be None, a number of steps or a schedule; "
-                f"got {guidance_warmup!r}"
-            )
-        elif isinstance(guidance_warmup, int | float):
-            guidance_warmup = LinearWarmup(int(guidance_warmup)) if guidance_warmup > 0 else None
-        self.guidance_warmup = guidance_warmup
+        self.guidance_warmup = warmup_schedule("guidance_warmup", guidance_warmup)
 
         # === Layers ===
         self.guidance_decoder = GuidanceDecoder(
@@ -172,14 +159,7 @@ class GuidedVAE(VAE):
         self.check_decoder("sub", self.sub_decode)
         if self.guidance_warmup is not None:
             # The batches trained, which the warm-up follows (saved with the weights).
-            self.guidance_step = self.add_weight(
-                name="guidance_step",
-                shape=(),
-                dtype="int64",
-                initializer="zeros",
-                trainable=False,
-                aggregation="only_first_replica",
-            )
+            self.guidance_step = add_step_counter(self, "guidance_step")
 
     @property
     def num_content(self):

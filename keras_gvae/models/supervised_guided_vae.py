@@ -11,10 +11,11 @@ from keras_gvae.models.terms import (
     AdversarialInhibition,
     Excitation,
     InhibitionTerm,
-    LinearWarmup,
     MMDInhibition,
+    add_step_counter,
     check_code_source,
     check_positive_steps,
+    warmup_schedule,
 )
 from keras_gvae.models.vae import VAE, LatentCode
 
@@ -221,13 +222,7 @@ class SupervisedGuidedVAE(VAE):
             )
         self.inhibition = tuple(inhibition)
         self.joint_inhibition = bool(joint_inhibition)
-        if isinstance(inhibition_warmup, dict):
-            inhibition_warmup = keras.saving.deserialize_keras_object(inhibition_warmup)
-        elif isinstance(inhibition_warmup, int | float):
-            inhibition_warmup = (
-                LinearWarmup(int(inhibition_warmup)) if inhibition_warmup > 0 else None
-            )
-        self.inhibition_warmup = inhibition_warmup
+        self.inhibition_warmup = warmup_schedule("inhibition_warmup", inhibition_warmup)
 
         # === Layers ===
         self.excitation_heads = [
@@ -246,14 +241,7 @@ class SupervisedGuidedVAE(VAE):
             head.build((None, 1))
             adversary.build((None, self.latent_dim - 1))
         # The batches trained, which the warm-up follows (saved with the weights).
-        self.iterations = self.add_weight(
-            name="iterations",
-            shape=(),
-            dtype="int64",
-            initializer="zeros",
-            trainable=False,
-            aggregation="only_first_replica",
-        )
+        self.iterations = add_step_counter(self, "iterations")
 
         # === Metrics ===
         self.add_metrics(

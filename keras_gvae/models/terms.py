@@ -240,3 +240,31 @@ class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
 
     def __repr__(self):
         return f"LinearWarmup(steps={self.steps})"
+
+
+def warmup_schedule(name, value):
+    """A warm-up argument as a schedule or None: None or 0 -> None (full weight from the
+    start), an int ``n`` -> ``LinearWarmup(n)``, a serialized schedule (dict) -> that
+    schedule, a schedule (any callable of the step) -> itself."""
+    if isinstance(value, dict):
+        return keras.saving.deserialize_keras_object(value)
+    if isinstance(value, bool) or not (
+        value is None or isinstance(value, int | float) or callable(value)
+    ):
+        raise ValueError(f"{name} must be None, a number of steps or a schedule; got {value!r}")
+    if isinstance(value, int | float):
+        return LinearWarmup(int(value)) if value > 0 else None
+    return value
+
+
+def add_step_counter(model, name):
+    """An int64 count of the batches ``model`` trained, saved with its weights, that a
+    warm-up follows (counted once per global step under a distribution strategy)."""
+    return model.add_weight(
+        name=name,
+        shape=(),
+        dtype="int64",
+        initializer="zeros",
+        trainable=False,
+        aggregation="only_first_replica",
+    )
