@@ -2,12 +2,12 @@
 
 The FactorVAE score (``keras_gvae.evaluation.factor_vae_score``) is the accuracy of a
 majority-vote classifier over votes "factor k was fixed -> code j varied least". This runs
-the same votes with the same sampling (the library's own ``_votes``, disentanglement_lib's
-sizes unless told otherwise) and reports, per factor, the share of its evaluation votes
-the classifier gets right, where they went, and the score those shares add up to. A factor
-no unit codes spreads its votes over codes that belong to other factors, which caps the
-score at about (number of coded factors) / (number of factors) plus what it gets right by
-chance.
+the same votes with the same sampling (the library's own ``factor_vae_votes``,
+disentanglement_lib's sizes unless told otherwise) and reports, per factor, the share of its
+evaluation votes the classifier gets right, where they went, and the score those shares add
+up to. A factor no unit codes spreads its votes over codes that belong to other factors,
+which caps the score at about (number of coded factors) / (number of factors) plus what it
+gets right by chance.
 
 Usage:
     python benchmarks/factor_vae_per_factor.py saved_models/guided_shapes
@@ -45,22 +45,15 @@ def breakdown(
     num_variance_estimate=10000,
     batch_size=64,
 ):
-    """``(score, per-factor shares, classifier, eval votes, active codes)`` with the draws,
-    in the same order, of ``factor_vae_score(data, represent, seed=seed, ...)``."""
-    from keras_gvae.evaluation.factor_vae import _votes
-    from keras_gvae.evaluation.utils import as_random_state, encode
+    """``(score, per-factor shares, classifier, eval votes, active codes)`` from the votes of
+    ``factor_vae_score(data, represent, seed=seed, ...)`` (``factor_vae_votes``)."""
+    from keras_gvae.evaluation.factor_vae import factor_vae_votes
 
-    random_state = as_random_state(seed)
-    observations = data.sample_observations(num_variance_estimate, random_state)
-    codes = encode(represent, observations, batch_size=max(batch_size, 256))
-    global_variances = np.var(codes, axis=0, ddof=1)
-    active = np.sqrt(global_variances) >= 0.05
-    votes = [
-        _votes(data, represent, batch_size, n, random_state, global_variances, active)
-        for n in (num_train, num_eval)
-    ]
-    shares, score, classifier = per_factor(*votes)
-    return score, shares, classifier, votes[1], active
+    train_votes, eval_votes, active = factor_vae_votes(
+        data, represent, seed, batch_size, num_train, num_eval, num_variance_estimate
+    )
+    shares, score, classifier = per_factor(train_votes, eval_votes)
+    return score, shares, classifier, eval_votes, active
 
 
 def main(argv=None):

@@ -44,6 +44,41 @@ def _votes(
     return votes
 
 
+def factor_vae_votes(
+    ground_truth_data: GroundTruthData,
+    representation_fn: RepresentationFn,
+    seed: int | np.random.RandomState = 0,
+    batch_size: int = 64,
+    num_train: int = 10000,
+    num_eval: int = 5000,
+    num_variance_estimate: int = 10000,
+    prune_threshold: float = 0.05,
+):
+    """The votes :func:`factor_vae_score` classifies: ``(train_votes, eval_votes,
+    active_dims)``, vote counts ``(num_factors, num_codes)`` and the mask of active codes,
+    or None when every code is pruned. Same arguments and draws as the score."""
+    random_state = as_random_state(seed)
+    observations = ground_truth_data.sample_observations(num_variance_estimate, random_state)
+    codes = encode(representation_fn, observations, batch_size=max(batch_size, 256))
+    global_variances = np.var(codes, axis=0, ddof=1)
+    active_dims = np.sqrt(global_variances) >= prune_threshold
+    if not active_dims.any():
+        return None
+
+    def votes(num_points: int) -> np.ndarray:
+        return _votes(
+            ground_truth_data,
+            representation_fn,
+            batch_size,
+            num_points,
+            random_state,
+            global_variances,
+            active_dims,
+        )
+
+    return votes(num_train), votes(num_eval), active_dims
+
+
 def factor_vae_score(
     ground_truth_data: GroundTruthData,
     representation_fn: RepresentationFn,
@@ -83,30 +118,22 @@ def factor_vae_score(
         )
     if num_train < 1 or num_eval < 1:
         raise ValueError(f"num_train and num_eval must be positive; got {num_train}, {num_eval}.")
-    random_state = as_random_state(seed)
-    observations = ground_truth_data.sample_observations(num_variance_estimate, random_state)
-    codes = encode(representation_fn, observations, batch_size=max(batch_size, 256))
-    global_variances = np.var(codes, axis=0, ddof=1)
-    active_dims = np.sqrt(global_variances) >= prune_threshold
-    if not active_dims.any():
+    votes = factor_vae_votes(
+        ground_truth_data,
+        representation_fn,
+        seed,
+        batch_size,
+        num_train,
+        num_eval,
+        num_variance_estimate,
+        prune_threshold,
+    )
+    if votes is None:
         return {"train_accuracy": 0.0, "eval_accuracy": 0.0, "num_active_dims": 0}
-
-    def votes(num_points: int) -> np.ndarray:
-        return _votes(
-            ground_truth_data,
-            representation_fn,
-            batch_size,
-            num_points,
-            random_state,
-            global_variances,
-            active_dims,
-        )
-
-    train_votes = votes(num_train)
+    train_votes, eval_votes, active_dims = votes
     classifier = np.argmax(train_votes, axis=0)  # code -> factor with most training votes
     columns = np.arange(train_votes.shape[1])
     train_accuracy = train_votes[classifier, columns].sum() / train_votes.sum()
-    eval_votes = votes(num_eval)
     eval_accuracy = eval_votes[classifier, columns].sum() / eval_votes.sum()
     return {
         "train_accuracy": float(train_accuracy),
