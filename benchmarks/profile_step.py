@@ -180,6 +180,8 @@ def table(case, top):
 def main(argv=None):
     import tensorflow as tf
 
+    from keras_gvae.io import write_text
+
     args = parse(argv)
     shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
     cases = []
@@ -198,11 +200,7 @@ def main(argv=None):
         "",
     ]
     body = [line for case in cases for line in table(case, args.top)]
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".partial")
-    tmp.write_text("\n".join(header + body))
-    tmp.replace(out)
+    write_text(Path(args.output), "\n".join(header + body))
     return cases
 
 

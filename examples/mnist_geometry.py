@@ -122,15 +122,24 @@ def spearman(a, b):
 
 
 def probe(model, images, seed=0):
-    """Per-unit |rho| with a known rotation and with a known rescaling of ``images``."""
+    """Per-unit |rho| with a known rotation (``angle``) and with a known rescaling
+    (``scale``) of ``images``; also the draw itself: the ``angles`` (degrees), the
+    ``rotated`` images and their ``rotated_codes``."""
     rng = np.random.default_rng(seed)
     n = len(images)
     angles = rng.uniform(-MAX_ANGLE_DEGREES, MAX_ANGLE_DEGREES, n)
     scales = np.exp(rng.uniform(*np.log(SCALE_RANGE), n))
     represent = model.representation_function()
-    rotated = represent(warp(images, angle=np.radians(angles)))
+    rotated = warp(images, angle=np.radians(angles))
+    codes = represent(rotated)
     rescaled = represent(warp(images, scale=scales))
-    return {"angle": spearman(angles, rotated), "scale": spearman(scales, rescaled)}
+    return {
+        "angle": spearman(angles, codes),
+        "scale": spearman(scales, rescaled),
+        "angles": angles,
+        "rotated": rotated,
+        "rotated_codes": codes,
+    }
 
 
 PER_DIGIT_ANGLES = np.linspace(-MAX_ANGLE_DEGREES, MAX_ANGLE_DEGREES, 19)
@@ -151,16 +160,14 @@ def moment_orientation(images):
     return np.degrees(0.5 * np.arctan2(2.0 * mu11, mu02 - mu20))
 
 
-def orientation_ceiling(model, images, labels, unit, seed=0, per_digit=200):
+def orientation_ceiling(model, images, labels, unit, probed, per_digit=200):
     """|rho| with the applied angle of the angle unit and of the rotated images' own pixel
-    orientation, overall and per class (the same draw of angles as :func:`probe`), and the
-    angle unit's median |rho| over ``per_digit`` digits each turned through 19 angles."""
-    rng = np.random.default_rng(seed)
-    angles = rng.uniform(-MAX_ANGLE_DEGREES, MAX_ANGLE_DEGREES, len(images))
-    rotated = warp(images, angle=np.radians(angles))
+    orientation, overall and per class, on :func:`probe`'s draw ``probed``, and the angle
+    unit's median |rho| over ``per_digit`` digits each turned through 19 angles."""
+    angles = probed["angles"]
+    code = probed["rotated_codes"][:, unit]
+    pixels = moment_orientation(probed["rotated"])
     represent = model.representation_function()
-    code = represent(rotated)[:, unit]
-    pixels = moment_orientation(rotated)
     natural = moment_orientation(images)
 
     def both(keep):
@@ -251,7 +258,7 @@ def main(argv=None):
         if "angle" in params:
             row["rotation_unit_rho"] = float(rho["angle"][params.index("angle")])
         angle_unit = params.index("angle") if "angle" in params else int(np.argmax(rho["angle"]))
-        ceiling = orientation_ceiling(model, images, labels, angle_unit)
+        ceiling = orientation_ceiling(model, images, labels, angle_unit, rho)
         row["orientation_ceiling"] = ceiling
         runs.append(row)
         print(dump(row), flush=True)
