@@ -31,21 +31,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def source_coordinates(images, theta):
-    """(batch, H*W) source x and y in array index units, as the layer computes them."""
-    import tensorflow as tf
-
-    shape = tf.shape(images)
-    h_f, w_f = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
-    xs = tf.range(w_f) - (w_f - 1.0) / 2.0
-    ys = tf.range(h_f) - (h_f - 1.0) / 2.0
-    gx = tf.reshape(tf.tile(xs[None, :], [shape[1], 1]), [-1])[None]
-    gy = tf.reshape(tf.tile(ys[:, None], [1, shape[2]]), [-1])[None]
-    sx = theta[:, 0, 0:1] * gx + theta[:, 0, 1:2] * gy + theta[:, 0, 2:3] + (w_f - 1.0) / 2.0
-    sy = theta[:, 1, 0:1] * gx + theta[:, 1, 1:2] * gy + theta[:, 1, 2:3] + (h_f - 1.0) / 2.0
-    return sx, sy
-
-
 def weights(sx, sy):
     import tensorflow as tf
 
@@ -59,6 +44,8 @@ def masked(images, theta):
     import tensorflow as tf
 
     b, h, w, c = (tf.shape(images)[i] for i in range(4))
+    from keras_gvae.layers.affine_spatial_transformer import source_coordinates
+
     x0, y0, wts = weights(*source_coordinates(images, theta))
     flat = tf.reshape(images, [-1, c])
     base = tf.range(b)[:, None] * (h * w)
@@ -76,6 +63,8 @@ def one_gather(images, theta):
     import tensorflow as tf
 
     b, h, w, c = (tf.shape(images)[i] for i in range(4))
+    from keras_gvae.layers.affine_spatial_transformer import source_coordinates
+
     x0, y0, wts = weights(*source_coordinates(images, theta))
     pw = w + 2
     cols = [tf.clip_by_value(x0 + 1 + d, 0, w + 1) for d in (0, 1)]

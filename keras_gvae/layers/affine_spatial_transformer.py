@@ -43,31 +43,9 @@ class AffineSpatialTransformer(keras.layers.Layer):
 
     def call(self, images, theta):
         images = tf.convert_to_tensor(images)
-        theta = tf.cast(theta, images.dtype)
         shape = tf.shape(images)
         batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
-        h_f = tf.cast(height, images.dtype)
-        w_f = tf.cast(width, images.dtype)
-
-        # Centred pixel coordinates of every output pixel, row-major: (H*W,).
-        xs = tf.range(w_f, dtype=images.dtype) - (w_f - 1.0) / 2.0
-        ys = tf.range(h_f, dtype=images.dtype) - (h_f - 1.0) / 2.0
-        grid_x = tf.reshape(tf.tile(xs[None, :], [height, 1]), [-1])
-        grid_y = tf.reshape(tf.tile(ys[:, None], [1, width]), [-1])
-
-        # Source coordinates (batch, H*W), back in array index units.
-        src_x = (
-            theta[:, 0, 0:1] * grid_x[None, :]
-            + theta[:, 0, 1:2] * grid_y[None, :]
-            + theta[:, 0, 2:3]
-            + (w_f - 1.0) / 2.0
-        )
-        src_y = (
-            theta[:, 1, 0:1] * grid_x[None, :]
-            + theta[:, 1, 1:2] * grid_y[None, :]
-            + theta[:, 1, 2:3]
-            + (h_f - 1.0) / 2.0
-        )
+        src_x, src_y = source_coordinates(images, theta)
 
         x0 = tf.floor(src_x)
         y0 = tf.floor(src_y)
@@ -101,6 +79,40 @@ class AffineSpatialTransformer(keras.layers.Layer):
 
     def compute_output_shape(self, images_shape, theta_shape=None):
         return images_shape
+
+
+def source_coordinates(images, theta):
+    """Where every output pixel of :class:`AffineSpatialTransformer` reads: ``(src_x,
+    src_y)``, each (batch, H*W) in array index units (row-major output pixels), for
+    ``images`` (batch, H, W, C) and output-to-source maps ``theta`` (batch, 2, 3) in the
+    layer's centred pixel coordinates."""
+    images = tf.convert_to_tensor(images)
+    theta = tf.cast(theta, images.dtype)
+    shape = tf.shape(images)
+    height, width = shape[1], shape[2]
+    h_f = tf.cast(height, images.dtype)
+    w_f = tf.cast(width, images.dtype)
+
+    # Centred pixel coordinates of every output pixel, row-major: (H*W,).
+    xs = tf.range(w_f, dtype=images.dtype) - (w_f - 1.0) / 2.0
+    ys = tf.range(h_f, dtype=images.dtype) - (h_f - 1.0) / 2.0
+    grid_x = tf.reshape(tf.tile(xs[None, :], [height, 1]), [-1])
+    grid_y = tf.reshape(tf.tile(ys[:, None], [1, width]), [-1])
+
+    # Source coordinates (batch, H*W), back in array index units.
+    src_x = (
+        theta[:, 0, 0:1] * grid_x[None, :]
+        + theta[:, 0, 1:2] * grid_y[None, :]
+        + theta[:, 0, 2:3]
+        + (w_f - 1.0) / 2.0
+    )
+    src_y = (
+        theta[:, 1, 0:1] * grid_x[None, :]
+        + theta[:, 1, 1:2] * grid_y[None, :]
+        + theta[:, 1, 2:3]
+        + (h_f - 1.0) / 2.0
+    )
+    return src_x, src_y
 
 
 def affine_theta(
