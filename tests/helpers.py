@@ -71,3 +71,26 @@ def changed(before, variables):
         for v in variables
         if not np.array_equal(before[v.path], keras.ops.convert_to_numpy(v))
     }
+
+
+def tiny_train_command(steps):
+    """``gvae train`` arguments (without ``--out``) for a tiny two-epoch VAE run of ``steps``
+    steps per epoch, seed 5: the subprocess tests' run."""
+    return [
+        "train",
+        "--model",
+        "vae",
+        "--epochs",
+        "2",
+        "--steps-per-epoch",
+        str(steps),
+        "--batch-size",
+        "8",
+        "--latent-dim",
+        "4",
+        "--eval-images",
+        "8",
+        "--quiet",
+        "--seed",
+        "5",
+    ]

@@ -15,26 +15,10 @@ import pytest
 
 from keras_gvae import backup
 from keras_gvae.saving import load_model
+from tests.helpers import tiny_train_command
 
 STEPS = 3
-TINY = [
-    "train",
-    "--model",
-    "vae",
-    "--epochs",
-    "2",
-    "--steps-per-epoch",
-    str(STEPS),
-    "--batch-size",
-    "8",
-    "--latent-dim",
-    "4",
-    "--eval-images",
-    "8",
-    "--quiet",
-    "--seed",
-    "5",
-]
+TINY = tiny_train_command(STEPS)
 ENV = dict(os.environ, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="3")
 
 # `gvae train` in a worker process, which also keeps its final weights and optimizer state
