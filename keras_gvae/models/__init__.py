@@ -15,6 +15,7 @@ from keras_gvae.models.terms import (
     InhibitionTerm,
     LinearWarmup,
     MMDInhibition,
+    Ramp,
 )
 from keras_gvae.models.vae import VAE, LatentCode
 
@@ -26,6 +27,7 @@ __all__ = [
     "LatentCode",
     "LinearWarmup",
     "MMDInhibition",
+    "Ramp",
     "SupervisedGuidedVAE",
     "VAE",
     "conv64_decoder",

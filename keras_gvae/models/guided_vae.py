@@ -64,11 +64,13 @@ class GuidedVAE(VAE):
         content_gradient: float in [0, 1], the factor on the sub-decoder loss's gradient
             into the content units (1.0, the default, is the paper; 0 trains the encoder
             through the deformation units only). The loss's value is unchanged.
-        content_beta: float >= 0 or None, the KL weight on the content units only (an
-            extension; None, the default, is the paper: ``beta`` on every unit). Above
-            ``beta`` it makes geometry the content units repeat from the deformation units
-            costly, so it stays in the deformation units. The ``kl`` metric stays the KL of
-            every unit; the extra ``(content_beta - beta) * KL(z_cont)`` is in ``loss``.
+        content_beta: float >= 0, None, or a schedule of the model's step counter
+            (:attr:`guidance_step`; e.g. ``Ramp(4.0, 1.0, 2000, 5000)``, "tax early, release
+            late"): the KL weight on the content units only (an extension; None, the
+            default, is the paper: ``beta`` on every unit). Above ``beta`` it makes geometry
+            the content units repeat from the deformation units costly, so it stays in the
+            deformation units. The ``kl`` metric stays the KL of every unit; the extra
+            ``(content_beta - beta) * KL(z_cont)`` is in ``loss``.
         guidance_warmup: None (the paper: full weight from the first step), an int ``n`` for
             ``LinearWarmup(n)``, or a schedule of the model's step counter
             (:attr:`guidance_step`, saved with the weights): the factor on the sub-decoder's
@@ -132,13 +134,7 @@ class GuidedVAE(VAE):
         self.content_gradient = float(content_gradient)
         if not 0.0 <= self.content_gradient <= 1.0:
             raise ValueError(f"content_gradient must be in [0, 1]; got {content_gradient!r}")
-        self.content_beta = None if content_beta is None else float(content_beta)
-        if self.content_beta is not None and not (
-            math.isfinite(self.content_beta) and self.content_beta >= 0
-        ):
-            raise ValueError(
-                f"content_beta must be None or a finite number >= 0; got {content_beta!r}"
-            )
+        self.content_beta = _content_beta(content_beta)
         self.guidance_warmup = warmup_schedule("guidance_warmup", guidance_warmup)
 
         # === Layers ===
@@ -157,8 +153,9 @@ class GuidedVAE(VAE):
             name="guidance_decoder",
         )
         self.check_decoder("sub", self.sub_decode)
-        if self.guidance_warmup is not None:
-            # The batches trained, which the warm-up follows (saved with the weights).
+        if self.guidance_warmup is not None or callable(self.content_beta):
+            # The batches trained, which the warm-up and a content_beta schedule follow
+            # (saved with the weights).
             self.guidance_step = add_step_counter(self, "guidance_step")
 
     @property
@@ -190,9 +187,15 @@ class GuidedVAE(VAE):
             return 1.0
         return tf.cast(self.guidance_warmup(self.guidance_step), tf.float32)
 
+    def content_beta_value(self):
+        """``content_beta`` at the current :attr:`guidance_step` (None without one)."""
+        if callable(self.content_beta):
+            return tf.cast(self.content_beta(self.guidance_step), tf.float32)
+        return self.content_beta
+
     def train_step(self, data):
         results = super().train_step(data)
-        if self.guidance_warmup is not None:
+        if hasattr(self, "guidance_step"):
             self.guidance_step.assign_add(1)
         return results
 
@@ -217,8 +220,9 @@ class GuidedVAE(VAE):
         sub = -tf.reduce_mean(self.observation_distribution(means=rendered).log_prob(x))
         orth = orthogonality_penalty(tf.cast(self.guidance_decoder.basis, tf.float32))
         guided = self.sub_weight * sub
-        if self.content_beta is not None and self.content_beta != self.beta:
-            guided += (self.content_beta - self.beta) * self.content_kl(z_mean, z_log_var)
+        content_beta = self.content_beta_value()
+        if callable(self.content_beta) or (content_beta is not None and content_beta != self.beta):
+            guided += (content_beta - self.beta) * self.content_kl(z_mean, z_log_var)
         total = self.guidance_factor() * guided + self.orthogonality_weight * orth
         return total, {"sub_reconstruction": sub, "orthogonality": orth}
 
@@ -237,7 +241,11 @@ class GuidedVAE(VAE):
                 "basis_gain": self.basis_gain,
                 "sub_input": self.sub_input,
                 "content_gradient": self.content_gradient,
-                "content_beta": self.content_beta,
+                "content_beta": (
+                    keras.saving.serialize_keras_object(self.content_beta)
+                    if callable(self.content_beta)
+                    else self.content_beta
+                ),
                 "guidance_warmup": (
                     None
                     if self.guidance_warmup is None
@@ -246,3 +254,24 @@ class GuidedVAE(VAE):
             }
         )
         return config
+
+
+def _content_beta(value):
+    """``content_beta`` as None, a float >= 0, or a schedule (a serialized one is rebuilt)."""
+    if isinstance(value, dict):
+        value = keras.saving.deserialize_keras_object(value)
+    if value is None or callable(value):
+        return value
+    number = None if isinstance(value, bool) else _as_float(value)
+    if number is None or not (math.isfinite(number) and number >= 0):
+        raise ValueError(
+            f"content_beta must be None, a finite number >= 0 or a schedule; got {value!r}"
+        )
+    return number
+
+
+def _as_float(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

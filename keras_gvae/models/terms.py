@@ -242,6 +242,49 @@ class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
         return f"LinearWarmup(steps={self.steps})"
 
 
+@keras.saving.register_keras_serializable(package="keras_gvae")
+class Ramp(keras.optimizers.schedules.LearningRateSchedule):
+    """A value that stays ``start`` until step ``begin``, moves linearly to ``end`` at step
+    ``stop``, then stays ``end``: ``start + (end - start) * clip((step - begin) / (stop -
+    begin), 0, 1)``.
+
+    A schedule of a model's step counter, e.g. ``GuidedVAE(content_beta=Ramp(4.0, 1.0,
+    2000, 5000))``: the content units' KL weight taxed early and released late.
+
+    Args:
+        start: float, the value up to step ``begin``.
+        end: float, the value from step ``stop`` on.
+        begin: int >= 0, the step the ramp starts at.
+        stop: int > ``begin``, the step it reaches ``end`` at.
+    """
+
+    def __init__(self, start, end, begin, stop):
+        self.start, self.end = float(start), float(end)
+        if not (math.isfinite(self.start) and math.isfinite(self.end)):
+            raise ValueError(f"start and end must be finite numbers; got {start!r}, {end!r}")
+        if isinstance(begin, bool) or not isinstance(begin, int) or begin < 0:
+            raise ValueError(f"begin must be an int >= 0; got {begin!r}")
+        if isinstance(stop, bool) or not isinstance(stop, int) or stop <= begin:
+            raise ValueError(f"stop must be an int > begin ({begin}); got {stop!r}")
+        self.begin, self.stop = begin, stop
+
+    def __call__(self, step):
+        progress = (tf.cast(step, tf.float32) - float(self.begin)) / float(self.stop - self.begin)
+        return self.start + (self.end - self.start) * tf.clip_by_value(progress, 0.0, 1.0)
+
+    def get_config(self):
+        return {"start": self.start, "end": self.end, "begin": self.begin, "stop": self.stop}
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.get_config() == self.get_config()
+
+    def __hash__(self):
+        return hash((type(self).__name__, *self.get_config().values()))
+
+    def __repr__(self):
+        return f"Ramp({self.start:g}, {self.end:g}, begin={self.begin}, stop={self.stop})"
+
+
 def warmup_schedule(name, value):
     """A warm-up argument as a schedule or None: None or 0 -> None (full weight from the
     start), an int ``n`` -> ``LinearWarmup(n)``, a serialized schedule (dict) -> that
