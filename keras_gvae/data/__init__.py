@@ -4,7 +4,7 @@
 files), "mnist", "dsprites", "celeb_a" and "omniglot", from tfds or from local files.
 """
 
-from keras_gvae.data.directory import from_directory, from_numpy
+from keras_gvae.data.directory import from_directory, from_numpy, scan_folder, split_held_out
 from keras_gvae.data.dsprites import DSpritesData
 from keras_gvae.data.ground_truth_data import GroundTruthData
 from keras_gvae.data.loaders import DatasetError, DatasetNotFoundError, TFDSUnavailableError
@@ -21,4 +21,6 @@ __all__ = [
     "from_directory",
     "from_numpy",
     "load",
+    "scan_folder",
+    "split_held_out",
 ]

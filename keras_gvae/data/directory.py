@@ -3,13 +3,18 @@
 `ImageFiles` and `decode_images` are also the readers behind the local CelebA and Omniglot
 loaders. Every file is decoded eagerly with Pillow when the dataset is built, so unreadable
 files, mixed sizes and mixed channel counts are reported up front with their file names
-instead of being dropped or failing in the middle of an epoch.
+instead of being dropped or failing in the middle of an epoch. `scan_folder` reads only the
+files' headers (size and channels), to decide how to read a folder before decoding it, and
+`split_held_out` sets a fixed fraction of a folder's images aside by a seed.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 import os
+import re
 import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +28,10 @@ from keras_gvae.data.loaders import (
     ArrayExamples,
     DatasetError,
     DatasetNotFoundError,
+    DatasetParameterError,
     finish_pipeline,
     normalize_image_size,
+    resize_array,
     resize_arrays,
 )
 
@@ -33,6 +40,8 @@ COLOR_MODES = {"grayscale": "L", "rgb": "RGB", "auto": None}
 # Pillow modes that hold one grey channel (possibly with alpha, dropped on conversion).
 _GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _CHUNK = 512
+# from_directory's ``subset``: the images not held out, or the held-out ones.
+SUBSETS = ("train", "held_out")
 
 
 class ImageFiles:
@@ -69,6 +78,15 @@ class ImageFiles:
         except (OSError, KeyError, zipfile.BadZipFile) as err:
             raise DatasetError(f"{self.describe(name)}: cannot read file ({err})") from err
 
+    def open(self, name: str):
+        """A binary file object of ``name`` (Pillow reads only the header from it)."""
+        try:
+            if self._zip is not None:
+                return io.BytesIO(self._zip.read(name))
+            return open(self.path / name, "rb")
+        except (OSError, KeyError, zipfile.BadZipFile) as err:
+            raise DatasetError(f"{self.describe(name)}: cannot read file ({err})") from err
+
     def describe(self, name: str) -> str:
         """A name for messages: ``folder/a.png`` or ``archive.zip:a.png``."""
         return f"{self.path}:{name}" if self._zip is not None else str(self.path / name)
@@ -93,17 +111,37 @@ def decode_image(data: bytes, name: str, mode: str | None = None) -> np.ndarray:
             target = mode or ("L" if image.mode in _GRAY_MODES else "RGB")
             array = np.asarray(image.convert(target), dtype=np.uint8)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-        raise DatasetError(f"{name}: not a readable image ({err})") from err
+        raise _unreadable(name, err) from err
     return array[..., None] if array.ndim == 2 else array
 
 
 def image_channels(data: bytes, name: str) -> int:
     """1 for grey files, 3 for colour ones, from the header only."""
+    return read_header(io.BytesIO(data), name)[2]
+
+
+def read_header(stream, name: str) -> tuple[int, int, int]:
+    """``(height, width, channels)`` of the image in the binary file object ``stream``, from
+    its header only (channels: 1 for grey files, 3 for colour ones). Raises `DatasetError`
+    naming ``name`` if it is not an image."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            return 1 if image.mode in _GRAY_MODES else 3
-    except (OSError, SyntaxError, ValueError) as err:
-        raise DatasetError(f"{name}: not a readable image ({err})") from err
+        with Image.open(stream) as image:
+            return image.height, image.width, 1 if image.mode in _GRAY_MODES else 3
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise _unreadable(name, err) from err
+
+
+def _unreadable(name: str, err: Exception) -> DatasetError:
+    """One line naming the file; Pillow's messages name a Python object, not the file."""
+    if isinstance(err, Image.UnidentifiedImageError):
+        reason = (
+            f"its content is not in any image format Pillow reads ({', '.join(IMAGE_EXTENSIONS)})"
+        )
+    else:
+        reason = (
+            re.sub(r"\s*<[^<>]* at 0x[0-9a-fA-F]+>", "", str(err)).strip() or type(err).__name__
+        )
+    return DatasetError(f"{name}: not a readable image ({' '.join(reason.split())})")
 
 
 def decode_images(
@@ -143,15 +181,104 @@ def stack_images(
     for array, label in zip(arrays, labels, strict=True):
         by_shape.setdefault(array.shape, []).append(label)
     if len(by_shape) > 1:
-        raise DatasetError(
+        raise DatasetParameterError(
+            "image_size",
             "images have mixed sizes: "
             + "; ".join(
                 f"{h}x{w}x{c} ({len(files)} files, e.g. {', '.join(files[:3])})"
                 for (h, w, c), files in by_shape.items()
             )
-            + ". Pass image_size= to resize them all."
+            + "; give image_size to resize them all to one size",
         )
     return np.stack(arrays)
+
+
+@dataclasses.dataclass
+class ImageFolder:
+    """What a folder (or zip) of images holds, read from the files' headers only.
+
+    Args:
+        files: `ImageFiles`, the folder's image files.
+        headers: dict file name -> ``(height, width, channels)``, channels 1 (grey) or 3.
+    """
+
+    files: ImageFiles
+    headers: dict[str, tuple[int, int, int]]
+
+    @property
+    def names(self) -> list[str]:
+        return self.files.names
+
+    @property
+    def class_names(self) -> list[str]:
+        """The sorted sub-folders when every image lies in one (``labels="inferred"`` reads
+        them all), else ``[]``."""
+        if not self.names or any("/" not in n for n in self.names):
+            return []
+        return sorted({n.split("/")[0] for n in self.names})
+
+    @property
+    def sizes(self) -> list[tuple[int, int]]:
+        """The distinct ``(height, width)`` of the images, sorted by area."""
+        return sorted({h[:2] for h in self.headers.values()}, key=lambda s: (s[0] * s[1], s))
+
+    @property
+    def channels(self) -> list[int]:
+        """The distinct channel counts: ``[1]``, ``[3]`` or ``[1, 3]``."""
+        return sorted({h[2] for h in self.headers.values()})
+
+
+def scan_folder(path: str | os.PathLike) -> ImageFolder:
+    """The `ImageFolder` of ``path``: every image file's size and channels, from its header.
+
+    Raises:
+        DatasetNotFoundError: ``path`` does not exist or holds no image files.
+        DatasetError: a file that is not an image (named).
+    """
+    files = ImageFiles(path)
+    if not files.names:
+        raise DatasetNotFoundError(
+            f"{files.path}: found no image files ({', '.join(IMAGE_EXTENSIONS)}) in it or its "
+            "sub-folders"
+        )
+    headers = {}
+    for name in files.names:
+        with files.open(name) as stream:
+            headers[name] = read_header(stream, files.describe(name))
+    return ImageFolder(files, headers)
+
+
+def split_held_out(
+    names: Sequence[str], fraction: float, seed: int = 0
+) -> tuple[list[str], list[str]]:
+    """``(train names, held-out names)``: ``round(len(names) * fraction)`` names (at least
+    one) set aside, the others to train on; both sorted.
+
+    The names held out are those with the smallest SHA-256 of ``"{seed}/{name}"``, so each
+    file's side depends on its name and the seed only, not on the order or the other files:
+    adding files to a folder moves no file from one side to the other, except at the margin.
+
+    Raises:
+        DatasetParameterError: ``fraction`` not in (0, 1), or too few names to hold one out
+            and keep one to train on.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise DatasetParameterError(
+            "held_out", f"held_out must be a fraction between 0 and 1, got {fraction!r}"
+        )
+    count = max(1, round(len(names) * fraction))
+    if count >= len(names):
+        raise DatasetParameterError(
+            "held_out",
+            f"{len(names)} images are too few to hold {fraction:g} of them out and train on "
+            "the rest",
+        )
+
+    def rank(name):
+        return hashlib.sha256(f"{seed}/{name}".encode()).digest()
+
+    held = set(sorted(names, key=rank)[:count])
+    return sorted(n for n in names if n not in held), sorted(held)
 
 
 def from_directory(
@@ -163,6 +290,9 @@ def from_directory(
     shuffle: bool = True,
     seed: int = 0,
     drop_remainder: bool = False,
+    held_out: float = 0.0,
+    subset: str | None = None,
+    split_seed: int = 0,
 ) -> tf.data.Dataset:
     """A batched dataset of the images in a folder (or a zip of images).
 
@@ -171,6 +301,10 @@ def from_directory(
     (files directly in ``path`` are ignored), batches are ``(images, labels)`` with int32
     labels, and ``ds.class_names`` lists the sub-folders. With ``labels=None`` every image
     under ``path`` is used and batches are images only.
+
+    With ``subset``, a fraction ``held_out`` of the images is set aside by ``split_seed``
+    (`split_held_out`; like Keras' ``validation_split``, but seeded apart from the shuffle):
+    ``subset="train"`` reads the others, ``subset="held_out"`` the ones set aside.
 
     Args:
         path: str or Path, a folder or a ``.zip`` of ``.png/.jpg/.jpeg/.bmp/.gif`` files.
@@ -184,32 +318,58 @@ def from_directory(
         shuffle: bool, shuffle with ``seed`` (reshuffled each epoch). Default True.
         seed: int, default 0.
         drop_remainder: bool, drop the last incomplete batch. Default False.
+        held_out: float in (0, 1), the fraction set aside; needed with ``subset``.
+        subset: None (default: every image), "train" or "held_out".
+        split_seed: int, chooses the images set aside. Default 0.
 
     Returns:
         tf.data.Dataset of float32 (B, H, W, C) images in [0, 1] (and int32 (B,) labels).
 
     Example:
         >>> ds = from_directory("digits/", image_size=28, color_mode="grayscale")
+        >>> held = from_directory("digits/", held_out=0.1, subset="held_out", shuffle=False)
     """
     if color_mode not in COLOR_MODES:
-        raise DatasetError(f"color_mode must be one of {list(COLOR_MODES)}, got {color_mode!r}")
+        raise DatasetParameterError(
+            "color_mode", f"color_mode must be one of {list(COLOR_MODES)}, got {color_mode!r}"
+        )
     if labels not in ("inferred", None):
-        raise DatasetError(f"labels must be 'inferred' or None, got {labels!r}")
+        raise DatasetParameterError("labels", f"labels must be 'inferred' or None, got {labels!r}")
+    if subset not in (None, *SUBSETS):
+        raise DatasetParameterError(
+            "subset", f"subset must be None or one of {list(SUBSETS)}, got {subset!r}"
+        )
+    if held_out and subset is None:
+        raise DatasetParameterError(
+            "subset", "held_out sets images aside only for a subset: 'train' or 'held_out'"
+        )
     size = normalize_image_size(image_size)
     files = ImageFiles(path)
     names = files.names
+    if not names:
+        raise DatasetNotFoundError(
+            f"{files.path}: found no image files ({', '.join(IMAGE_EXTENSIONS)}) in it or its "
+            "sub-folders"
+        )
     class_names: list[str] = []
     if labels == "inferred":
+        loose = len(names)
         names = [n for n in names if "/" in n]
+        if not names:
+            raise DatasetParameterError(
+                "labels",
+                f"{files.path}: its {loose} images lie directly in it, not in class "
+                "sub-folders; set labels to None to read them without labels",
+            )
         class_names = sorted({n.split("/")[0] for n in names})
-    if not names:
-        layout = "class sub-folders holding " if labels == "inferred" else ""
-        hint = " (labels=None reads a flat folder)" if labels == "inferred" else ""
-        raise DatasetNotFoundError(
-            f"{files.path}: found no {layout}image files ({', '.join(IMAGE_EXTENSIONS)}){hint}"
-        )
+    # Decided on every image, so that both subsets are read alike.
     mode = COLOR_MODES[color_mode] or _common_mode(files, names)
-    arrays = decode_images(files, names, mode)
+    if subset is not None:
+        train, held = split_held_out(names, held_out, split_seed)
+        names = train if subset == "train" else held
+    # Resized as they are decoded: large photos are never all held in memory at full size.
+    transform = None if size is None else (lambda array, _: resize_array(array, size))
+    arrays = decode_images(files, names, mode, transform)
     images = stack_images(arrays, [files.describe(n) for n in names], size)
     examples = ArrayExamples(images)
     if labels == "inferred":
@@ -222,16 +382,18 @@ def from_directory(
 def _common_mode(files: ImageFiles, names: Sequence[str]) -> str:
     by_channels: dict[int, list[str]] = {}
     for name in names:
-        channels = image_channels(files.read(name), files.describe(name))
+        with files.open(name) as stream:
+            channels = read_header(stream, files.describe(name))[2]
         by_channels.setdefault(channels, []).append(files.describe(name))
     if len(by_channels) > 1:
-        raise DatasetError(
+        raise DatasetParameterError(
+            "color_mode",
             "images have mixed channel counts: "
             + "; ".join(
                 f"{c} channel(s) ({len(f)} files, e.g. {', '.join(f[:3])})"
                 for c, f in sorted(by_channels.items())
             )
-            + ". Pass color_mode='grayscale' or 'rgb' to convert them all."
+            + "; set color_mode to 'grayscale' or 'rgb' to convert them all",
         )
     return "L" if 1 in by_channels else "RGB"
 

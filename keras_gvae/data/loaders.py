@@ -20,12 +20,18 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from keras_gvae.errors import ParameterError
+
 SOURCES = ("auto", "local", "tfds")
 DEFAULT_SHUFFLE_BUFFER = 10_000
 
 
 class DatasetError(ValueError):
     """A dataset file or argument cannot be used; the message names the file and the fix."""
+
+
+class DatasetParameterError(DatasetError, ParameterError):
+    """A bad value of one loader argument, named by ``parameter`` (``image_size``...)."""
 
 
 class DatasetNotFoundError(DatasetError, FileNotFoundError):
@@ -74,13 +80,17 @@ def normalize_image_size(image_size: int | Sequence[int] | None) -> tuple[int, i
     """``None``, an int ``S`` (-> (S, S)) or ``(H, W)``; anything else is a `DatasetError`."""
     if image_size is None:
         return None
-    if isinstance(image_size, (int, np.integer)):
-        size = (int(image_size), int(image_size))
-    else:
-        size = tuple(int(s) for s in image_size)
+    try:
+        if isinstance(image_size, (int, np.integer)):
+            size = (int(image_size), int(image_size))
+        else:
+            size = tuple(int(s) for s in image_size)
+    except (TypeError, ValueError):
+        size = ()
     if len(size) != 2 or min(size) < 1:
-        raise DatasetError(
-            f"image_size must be a positive int or (height, width), got {image_size!r}"
+        raise DatasetParameterError(
+            "image_size",
+            f"image_size must be a positive int or (height, width), got {image_size!r}",
         )
     return size
 

@@ -69,7 +69,7 @@ def test_corrupt_png_is_named(tmp_path, files):
 
 
 def test_empty_folder(tmp_path):
-    with pytest.raises(DatasetNotFoundError, match="no class sub-folders"):
+    with pytest.raises(DatasetNotFoundError, match="found no image files"):
         from_directory(tmp_path)
     with pytest.raises(DatasetNotFoundError):
         from_directory(tmp_path / "absent")
