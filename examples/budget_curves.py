@@ -157,6 +157,7 @@ def run_one(spec, seed, args, gtd):
     resumes its backup and keeps the milestones already measured."""
     import keras
 
+    from keras_gvae import backup
     from keras_gvae.io import write_text
     from keras_gvae.training import build_model, make_pipeline
     from keras_gvae.training.loop import fit_resumable
@@ -193,6 +194,9 @@ def run_one(spec, seed, args, gtd):
                 return
             clock["train"] += time.perf_counter() - clock["start"]
             start = time.perf_counter()
+            # Measuring draws posterior noise: put the generators back afterwards, so the
+            # run trains exactly as `gvae train` with the same settings would.
+            noise = backup.seed_states(self.model)
             row = {
                 "label": spec.label,
                 "seed": seed,
@@ -205,6 +209,7 @@ def run_one(spec, seed, args, gtd):
                 "beta": config.beta,
                 "date": time.strftime("%Y-%m-%d %H:%M"),
             }
+            backup.set_seed_states(self.model, noise)
             rows.append(row)
             write_text(curve_path, "".join(dump(r) + "\n" for r in rows))
             print(dump(row), flush=True)
