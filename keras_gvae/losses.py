@@ -1,6 +1,7 @@
 """The loss terms keras_gvae adds to the ELBO, as pure functions on tensors: the
 sub-decoder basis' orthogonality penalty, the masked cross-entropy of attribute heads and
-the group MMD of the supervised model's inhibition.
+the group MMD of the supervised model's inhibition, and the total correlation of a batch of
+codes (beta-TCVAE).
 
 The ELBO's own terms (the KL to the prior and the likelihood of the image) are computed with
 ``tfp.distributions`` in :class:`keras_gvae.VAE`. Conventions, used everywhere in keras_gvae:
@@ -11,6 +12,8 @@ Guided-VAE authors' code (losses summed over pixels).
 """
 
 from __future__ import annotations
+
+import math
 
 import tensorflow as tf
 
@@ -123,3 +126,62 @@ def group_mmd(
     nn, has_nn = mean_over_pairs(n, n)
     pn, _ = mean_over_pairs(p, n)
     return tf.where(has_pp & has_nn, pp + nn - 2.0 * pn, 0.0)
+
+
+def total_correlation(z, z_mean, z_log_var, dataset_size=None):
+    """Total correlation of the aggregate posterior, estimated on a batch by minibatch-weighted
+    sampling (MWS; Chen, Li, Grosse, Duvenaud: "Isolating Sources of Disentanglement in
+    Variational Autoencoders", NeurIPS 2018, the section "Training with minibatch-weighted
+    sampling"; arXiv:1802.04942).
+
+    ``TC = E_q(z)[log q(z) - sum_l log q(z_l)]``, with ``q(z) = E_x q(z|x)`` the aggregate
+    posterior. Each code ``z_i`` of the batch (M codes, D units) is scored against the
+    diagonal Normal posteriors ``q(.|x_j)`` of every image of the batch, itself included:
+
+    ``mean_i [ logsumexp_j log q(z_i|x_j) - sum_l logsumexp_j log q(z_il|x_jl) ]
+    + (D - 1) log(N M)``
+
+    Reductions: the log-densities are summed over units inside the joint term and
+    log-sum-exp'ed over the batch's posteriors ``j`` (per unit for the marginals); the result is
+    the mean over the batch's codes ``i``, a scalar in nats per code. Gradients flow into all
+    three inputs.
+
+    ``dataset_size=None`` drops the constant ``(D - 1) log(N M)``, as disentanglement_lib's
+    ``total_correlation`` does (the estimate its beta-TCVAE trains with; a constant does not
+    change the gradient). ``dataset_size=N`` adds it: Chen et al.'s MWS estimate, which weighs
+    every ``q(z_i|x_j)`` by ``1 / (N M)`` where a Monte Carlo estimate of ``q(z_i) = E_x
+    q(z_i|x)`` weighs it by ``1 / M``: each log-density comes out ``log N`` low, so for a large
+    dataset the estimate tends to ``TC + (D - 1) log N``, not to TC. ``dataset_size=1`` removes
+    the offset: the estimate is then the batch's kernel density estimate of ``q`` (the kernels
+    are the posteriors), which tends to TC as the batch grows if each code has many other codes
+    within its posterior's scale. Where the posteriors are much narrower than the spacing of the
+    codes, each ``logsumexp`` is its own ``i = j`` term and the estimate tends to
+    ``(D - 1) log M`` whatever the TC.
+
+    Args:
+        z: float tensor (M, D), one sample of each posterior.
+        z_mean, z_log_var: float tensors (M, D), the posteriors' means and log-variances.
+        dataset_size: optional int >= 1, ``N``, the number of images the batch is drawn from.
+
+    Returns:
+        float32 scalar.
+    """
+    if dataset_size is not None and (int(dataset_size) != dataset_size or dataset_size < 1):
+        raise ValueError(f"dataset_size must be None or a positive int; got {dataset_size!r}")
+    z = tf.convert_to_tensor(z, tf.float32)
+    z_mean = tf.convert_to_tensor(z_mean, tf.float32)
+    z_log_var = tf.convert_to_tensor(z_log_var, tf.float32)
+    # log q(z_il | x_j), (M, M, D) indexed [i, j, l].
+    difference = z[:, None, :] - z_mean[None, :, :]
+    log_q = -0.5 * (
+        tf.square(difference) * tf.exp(-z_log_var[None, :, :])
+        + z_log_var[None, :, :]
+        + math.log(2.0 * math.pi)
+    )
+    log_joint = tf.reduce_logsumexp(tf.reduce_sum(log_q, axis=2), axis=1)
+    log_marginals = tf.reduce_sum(tf.reduce_logsumexp(log_q, axis=1), axis=1)
+    tc = tf.reduce_mean(log_joint - log_marginals)
+    if dataset_size is None:
+        return tc
+    shape = tf.cast(tf.shape(z), tf.float32)
+    return tc + (shape[1] - 1.0) * (math.log(dataset_size) + tf.math.log(shape[0]))

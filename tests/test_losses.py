@@ -141,3 +141,68 @@ def test_group_mmd_unbiased_closed_form_and_zero_mean_where_the_biased_one_pulls
     assert mean_of(1.0, False) > 0.15 and mean_of(0.1, False) < 0.25 * mean_of(1.0, False)
     for scale in (1.0, 0.1):
         assert abs(mean_of(scale, True)) < 0.01  # standard error of the mean ~0.003
+
+
+def dlib_total_correlation(z, mean, log_var):
+    """disentanglement_lib's ``total_correlation`` (methods/unsupervised/vae.py: the batch's
+    minibatch-weighted estimate without its constants), written again in float64 numpy."""
+    z, mean, log_var = (np.asarray(a, np.float64) for a in (z, mean, log_var))
+    # log q(z_i,l | x_j) as [i, j, l].
+    log_q = -0.5 * (
+        (z[:, None] - mean[None]) ** 2 * np.exp(-log_var[None]) + log_var[None] + np.log(2 * np.pi)
+    )
+
+    def logsumexp(a, axis):
+        top = a.max(axis=axis, keepdims=True)
+        return np.squeeze(top, axis) + np.log(np.exp(a - top).sum(axis=axis))
+
+    return np.mean(logsumexp(log_q.sum(axis=2), axis=1) - logsumexp(log_q, axis=1).sum(axis=1))
+
+
+def test_total_correlation_equals_disentanglement_libs_estimate_and_adds_chens_constant():
+    rng = np.random.default_rng(0)
+    mean = rng.normal(size=(64, 10)).astype("float32")
+    log_var = rng.uniform(-4.0, 1.0, size=(64, 10)).astype("float32")
+    z = mean + np.exp(0.5 * log_var) * rng.normal(size=(64, 10)).astype("float32")
+    estimate = losses.total_correlation(z, mean, log_var)
+    np.testing.assert_allclose(estimate, dlib_total_correlation(z, mean, log_var), rtol=1e-5)
+    # With the dataset's size: Chen et al.'s MWS constant (D - 1) log(N M), M the batch.
+    n = 737_280
+    np.testing.assert_allclose(
+        losses.total_correlation(z, mean, log_var, dataset_size=n) - estimate,
+        9 * np.log(n * 64.0),
+        rtol=1e-6,
+    )
+    with pytest.raises(ValueError, match="dataset_size"):
+        losses.total_correlation(z, mean, log_var, dataset_size=0)
+
+
+def gaussian_total_correlation(covariance):
+    """TC of N(0, covariance): 0.5 * (sum_l log covariance_ll - log det covariance)."""
+    return 0.5 * (np.log(np.diag(covariance)).sum() - np.linalg.slogdet(covariance)[1])
+
+
+@pytest.mark.parametrize(
+    "covariance",
+    [[[1.0, 0.8], [0.8, 1.0]], [[1.0, 0.0], [0.0, 2.25]]],
+    ids=["correlated", "independent"],
+)
+def test_total_correlation_of_gaussian_codes_approaches_the_closed_form(covariance):
+    # Posterior means drawn from N(0, S) and posteriors N(mean, s^2 I): the aggregate posterior
+    # is exactly N(0, S + s^2 I), whose TC is the closed form (S's own as s -> 0). The estimate
+    # is the batch's kernel density estimate (dataset_size=1, see the docstring): it needs the
+    # posteriors to overlap, so s is 0.3, not tiny (at s = 0.02 it reads ~(D - 1) log M).
+    # Over 20 seeds this setting (4 batches of 2048) missed by 0.003 +- 0.007 (correlated) and
+    # 0.011 +- 0.001 (independent: the i = j terms' upward bias); 0.03 is above both, and a
+    # quarter of what separates S + s^2 I's TC from S's (0.387 against 0.511).
+    covariance = np.asarray(covariance)
+    scale = 0.3
+    rng = np.random.default_rng(0)
+    estimates = []
+    for _ in range(4):
+        mean = rng.multivariate_normal(np.zeros(2), covariance, size=2048).astype("float32")
+        log_var = np.full_like(mean, 2 * np.log(scale))
+        z = mean + scale * rng.normal(size=mean.shape).astype("float32")
+        estimates.append(float(losses.total_correlation(z, mean, log_var, dataset_size=1)))
+    expected = gaussian_total_correlation(covariance + scale**2 * np.eye(2))
+    np.testing.assert_allclose(np.mean(estimates), expected, atol=0.03)
