@@ -221,8 +221,11 @@ class GuidedVAE(VAE):
         orth = orthogonality_penalty(tf.cast(self.guidance_decoder.basis, tf.float32))
         guided = self.sub_weight * sub
         content_beta = self.content_beta_value()
-        if callable(self.content_beta) or (content_beta is not None and content_beta != self.beta):
-            guided += (content_beta - self.beta) * self.content_kl(z_mean, z_log_var)
+        # kl_weight: the KL weight of every unit (beta; 1 in GuidedBetaTCVAE).
+        if callable(self.content_beta) or (
+            content_beta is not None and content_beta != self.kl_weight
+        ):
+            guided += (content_beta - self.kl_weight) * self.content_kl(z_mean, z_log_var)
         total = self.guidance_factor() * guided + self.orthogonality_weight * orth
         return total, {"sub_reconstruction": sub, "orthogonality": orth}
 

@@ -252,6 +252,12 @@ class VAE(keras.Model):
         """
         return None, {}
 
+    @property
+    def kl_weight(self):
+        """float: the weight of ``kl`` in the negative ELBO, ``beta``. A subclass whose
+        ``beta`` weighs another term overrides it (:class:`BetaTCVAE`: 1)."""
+        return self.beta
+
     def decoders(self):
         """Named renderers ``z -> images`` that :meth:`traverse` can sweep."""
         return {"main": self.decode}
@@ -458,11 +464,12 @@ class VAE(keras.Model):
 
     def elbo_terms(self, x, z, z_mean, z_log_var, training=False):
         """The negative ELBO of a batch for a given sample ``z``: a dict of scalars
-        ``loss = reconstruction + beta * kl`` (batch means of per-image sums)."""
+        ``loss = reconstruction + kl_weight * kl`` (batch means of per-image sums)."""
         logits = self.decode_logits(z, training=training)
         reconstruction = -tf.reduce_mean(self.observation_distribution(logits=logits).log_prob(x))
         kl = tf.reduce_mean(tfd.kl_divergence(self.posterior(z_mean, z_log_var), self.prior()))
-        return {"loss": reconstruction + self.beta * kl, "reconstruction": reconstruction, "kl": kl}
+        loss = reconstruction + self.kl_weight * kl
+        return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
 
     def representation_function(self, batch_size=1024, precision=None):
         """A numpy function images -> posterior means (N, latent_dim), for the metrics.
