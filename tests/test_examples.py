@@ -242,3 +242,42 @@ def test_moment_orientation_reads_a_known_turn_of_a_bar():
     assert geometry.moment_orientation(lean)[0] == pytest.approx(
         -np.degrees(np.arctan(0.3)), abs=1.5
     )
+
+
+@pytest.mark.slow
+def test_budget_curves_measure_along_one_run_resume_and_leave_training_unchanged(tmp_path):
+    """Milestones 1x and 2x of one run; extending the run resumes its backup and keeps the
+    1x measurement; the measurements do not change the training (the final weights equal a
+    plain fit of the same settings)."""
+    import keras
+
+    script = load_example("budget_curves")
+    from common import train_model
+
+    tiny = ["--unit-epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8"]
+    sizes = ["--shape-images", "12", "--mig-points", "200", "--seeds", "0"]
+    common_args = [*tiny, *sizes, "--models", "GuidedVAE (guided-shapes)", "--out", str(tmp_path)]
+    script.main([*common_args, "--milestones", "1", "--max-multiple", "1"])
+    first = outputs(tmp_path, "budget_curves")["rows"]
+    assert [r["multiple"] for r in first] == [1]
+    script.main([*common_args, "--milestones", "1", "2", "--max-multiple", "2"])
+    rows = outputs(tmp_path, "budget_curves")["rows"]
+    assert [(r["multiple"], r["images"]) for r in rows] == [(1, 16), (2, 32)]
+    assert rows[0]["mig"] == first[0]["mig"]  # kept, not measured again
+    for row in rows:
+        assert 0.0 <= row["shape_check/right_shape"] <= 1.0
+        assert np.isfinite(row["heldout/reconstruction"]) and np.isfinite(row["mig"])
+    assert (tmp_path / "budget_curves.png").stat().st_size > 0
+
+    spec = next(s for s in script.SPECS if s.label == "GuidedVAE (guided-shapes)")
+    config = spec.config(0, epochs=2, steps_per_epoch=2, batch_size=8, learning_rate=1e-3)
+    plain, _ = train_model(config)
+    run_dir = tmp_path / "runs" / f"{script.slug(spec.label)}-s0"
+    backups = sorted((run_dir / "backup").glob("step-*.weights.h5"))
+    assert backups[-1].name == "step-000000004.weights.h5"
+    resumed = keras.models.clone_model(plain)
+    resumed.compile(optimizer="adam")
+    resumed.optimizer.build(resumed.trainable_variables)
+    resumed.load_weights(backups[-1])
+    for a, b in zip(plain.weights, resumed.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
