@@ -451,14 +451,15 @@ def atomic_directory(path, overwrite=False, kind="run", keep_if=None, resume_key
             else:
                 shutil.rmtree(tmp, ignore_errors=True)
             raise
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp / RESUME)
         write_marker(tmp, kind)
         try:
             _commit_directory(tmp, path, overwrite, kind)
         except BaseException as err:
             _kept(err, tmp)  # the result is complete: never deleted
             raise
+        # Removed once committed: a writer killed before the rename is still resumed.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path / RESUME)
 
 
 def resumable_partial(path, resume_key):
@@ -475,6 +476,19 @@ def resumable_partial(path, resume_key):
         if partial.is_dir() and key == want:
             found.append((partial.stat().st_mtime, partial))
     return max(found)[1] if found else None
+
+
+def clear_stale_temporaries(directory):
+    """Removes the temporary files (``.NAME.partial-*``) and locks (``.NAME.lock``) that a
+    killed writer left at the top of ``directory``: a temporary directory this process has
+    claimed and goes on writing (a resumed run), so no other writer can own them."""
+    for entry in Path(directory).iterdir():
+        name = entry.name
+        if name.startswith(".") and (".partial-" in name or name.endswith(".lock")):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
 
 
 def rekey_partial(partial, resume_key):

@@ -126,13 +126,34 @@ def _flag_note(err):
 
 
 def _kept_note(err):
+    """What the unfinished output kept by a failure holds, and how to go on with it."""
     kept = getattr(err, "kept_partial", None)
     if not kept:
         return ""
-    return (
-        f" (nothing was deleted: the trained run is kept in {kept}; rename it to use it, or "
-        "remove it)"
-    )
+    from pathlib import Path
+
+    if (Path(kept) / "backup").is_dir():  # a run's training backups (training.BACKUP)
+        if isinstance(err, _non_finite_loss_error()):
+            return f" (nothing was deleted: the unfinished run is kept in {kept})"
+        return (
+            f" (nothing was deleted: the unfinished run is kept in {kept}; the same command "
+            f"goes on from its last backup, as does gvae train --resume {_quote(kept)})"
+        )
+    if not (Path(kept) / "model.keras").exists() and (Path(kept) / "best.keras").exists():
+        return f" (nothing was deleted: {kept} keeps best.keras)"
+    return f" (nothing was deleted: the output is kept in {kept}; rename it to use it or remove it)"
+
+
+def _non_finite_loss_error():
+    from keras_gvae.callbacks import NonFiniteLossError
+
+    return NonFiniteLossError
+
+
+def _quote(path):
+    import shlex
+
+    return shlex.quote(str(path))
 
 
 @contextlib.contextmanager

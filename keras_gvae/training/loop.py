@@ -14,6 +14,7 @@ import numpy as np
 
 from keras_gvae.io import (
     atomic_directory,
+    clear_stale_temporaries,
     rekey_partial,
     save_model_atomic,
     write_json,
@@ -67,7 +68,10 @@ def train(config: TrainConfig) -> Path:
         keep_if=_worth_keeping,
         resume_key=key,
     ) as tmp:
+        clear_stale_temporaries(tmp)  # of a resumed run killed while writing a file
         _train_into(config, out, tmp)
+    # Removed once the run is committed: killed before, the same command goes on from it.
+    shutil.rmtree(out / BACKUP, ignore_errors=True)
     return out
 
 
@@ -244,7 +248,6 @@ def _train_into(config, out, tmp):
         export_saved_model(model, tmp / "saved_model")
         exports.append(export_tflite_decoder(model, tmp / "decoder.tflite"))
     (tmp / "MODEL_CARD.md").write_text(model_card(config, model, metrics, exports, tmp))
-    shutil.rmtree(tmp / BACKUP, ignore_errors=True)
 
 
 def _start_from_run(model, run_dir, tmp):
@@ -311,4 +314,13 @@ def _final_history(histories, csv_path):
 
     with open(csv_path) as f:
         rows = list(csv.DictReader(f))
-    return {k: [float(v)] for k, v in rows[-1].items() if k != "epoch"} if rows else {}
+    # Keras' CSVLogger writes "NA" in the val_* columns of a run without validation data.
+    last = {k: _number(v) for k, v in rows[-1].items() if k != "epoch"} if rows else {}
+    return {k: [v] for k, v in last.items() if v is not None}
+
+
+def _number(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
