@@ -8,6 +8,15 @@ from keras_gvae import pretrained
 from keras_gvae.cli.main import main
 
 
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    """conftest's, without its per-test ``keras.backend.clear_session()`` (1-2 s a test):
+    these tests share one tiny model."""
+    import keras
+
+    keras.utils.set_random_seed(1234)
+
+
 def fake_run(folder, name):
     """A folder that looks like a run directory (a ``model.keras`` file) for listing."""
     (folder / name).mkdir(parents=True)

@@ -23,6 +23,7 @@ COMMANDS = {
     "traverse": "keras_gvae.cli.traverse",
     "evaluate": "keras_gvae.cli.evaluate",
     "export": "keras_gvae.cli.export",
+    "explore": "keras_gvae.cli.explore",
 }
 EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 130, 143
 
