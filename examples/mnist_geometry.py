@@ -12,11 +12,18 @@ the recipe) and then, on real *test* digits:
   own slant, so |rho| is also reported for the orientation of the rotated image's pixel
   moments (an exact measurement of how the digit now leans), overall and per digit class,
   next to the angle unit's; and the angle unit's |rho| across angles for one digit at a time
-  (the same digit turned through 19 angles), which no natural slant dilutes.
+  (the same digit turned through 19 angles), which no natural slant dilutes;
+- walks every unit in the main decoder (issue #22) from each of ``--walk-digits`` test
+  digits' posterior means, over `model.traverse`'s range and over the unit's spread on
+  training digits, and measures the decoded frames: along the angle unit the digit turns
+  (median |rho| of the step with the principal-axis angle of the ink), along the scale and
+  translation units it grows or moves (its spread, centroid), and along every unit it keeps
+  its identity (a pixel 5-NN classifier fitted on training digits names the original's
+  class for the frame).
 
 The warps use the library's bilinear `AffineSpatialTransformer` (rotation about the image
 centre, zeros outside). Writes ``mnist_geometry.md``, ``mnist_geometry.json``,
-``traversal_main.png`` and ``traversal_sub.png`` into ``--out``.
+``traversal.png`` and ``walk_angle.png`` into ``--out``.
 
 Usage:
     # 3 seeds, ~10 min, 2 CPU cores:
@@ -73,16 +80,34 @@ def parse_args(argv=None):
         "--learning-rate", type=float, default=None, help="Adam's rate (default: the preset's)"
     )
     p.add_argument("--test-digits", type=int, default=2000)
+    p.add_argument(
+        "--walk-digits",
+        type=int,
+        default=500,
+        help="test digits whose traversals of the main decoder are measured (0: none)",
+    )
+    p.add_argument(
+        "--knn-train",
+        type=int,
+        default=60000,
+        help="training digits the identity classifier (5-NN) is fitted on",
+    )
+    p.add_argument(
+        "--knn-components",
+        type=int,
+        default=50,
+        help="principal components of the pixels the 5-NN compares (0: raw pixels)",
+    )
     p.add_argument("--out", default="runs/examples/mnist_geometry")
     args = p.parse_args(argv)
     apply_full(args)
     return args
 
 
-def test_digits(data_dir, num, seed=0):
+def test_digits(data_dir, num, seed=0, split="test"):
     from keras_gvae.data.mnist import load_mnist
 
-    examples = load_mnist("test", data_dir=data_dir, source="local")
+    examples = load_mnist(split, data_dir=data_dir, source="local")
     images, labels = examples.images, examples.labels
     index = np.random.default_rng(seed).permutation(len(images))[:num]
     return images[index].astype(np.float32) / 255.0, labels[index]
@@ -145,10 +170,10 @@ def probe(model, images, seed=0):
 PER_DIGIT_ANGLES = np.linspace(-MAX_ANGLE_DEGREES, MAX_ANGLE_DEGREES, 19)
 
 
-def moment_orientation(images):
-    """Degrees from vertical of the principal axis of each image's ink (central second
-    moments): positive when the top leans left, the sign of :func:`warp`'s counter-clockwise
-    angle, so a turn by ``a`` adds ``a`` to it."""
+def ink_moments(images):
+    """The pixel moments of each image (N, H, W[, 1]) taken as ink: its mass (the sum of the
+    pixels), centroid ``cx`` (column) and ``cy`` (row), and central second moments ``mu20``
+    (along x), ``mu02`` (along y) and ``mu11``, each (N,), sums over pixels."""
     ink = images.reshape(images.shape[:3]).astype(np.float64)
     y, x = np.mgrid[: ink.shape[1], : ink.shape[2]].astype(np.float64)
     mass = ink.sum((1, 2))
@@ -157,6 +182,14 @@ def moment_orientation(images):
     dx, dy = x[None] - cx[:, None, None], y[None] - cy[:, None, None]
     mu20, mu02 = (ink * dx**2).sum((1, 2)), (ink * dy**2).sum((1, 2))
     mu11 = (ink * dx * dy).sum((1, 2))
+    return mass, cx, cy, mu20, mu02, mu11
+
+
+def moment_orientation(images):
+    """Degrees from vertical of the principal axis of each image's ink (central second
+    moments): positive when the top leans left, the sign of :func:`warp`'s counter-clockwise
+    angle, so a turn by ``a`` adds ``a`` to it."""
+    _, _, _, mu20, mu02, mu11 = ink_moments(images)
     return np.degrees(0.5 * np.arctan2(2.0 * mu11, mu02 - mu20))
 
 
@@ -202,6 +235,337 @@ def unit_names(model):
     return [labels[i] if i < len(labels) else f"z{i}" for i in range(model.latent_dim)]
 
 
+# === Traversals of the main decoder (issue #22) ===
+
+# The values a walked unit takes: `model.traverse`'s default, -2.5 .. 2.5 in 9 steps.
+WALK_VALUES = np.linspace(-2.5, 2.5, 9)
+# The "data" walk instead spans each unit's 2nd..98th percentile of posterior means on
+# RANGE_DIGITS training digits, in as many steps.
+WALK_PERCENTILES = (2.0, 98.0)
+RANGE_DIGITS = 5000
+FEATURES = ("angle", "x", "y", "width", "height", "size", "ink")
+# The feature a deformation unit should change: "turns", "moves" or "grows".
+OWN_FEATURE = {
+    "angle": "angle",
+    "translate_x": "x",
+    "translate_y": "y",
+    "scale_x": "width",
+    "scale_y": "height",
+    "scale": "size",
+}
+# Issue #22's targets: the digit turns (moves, grows) with median |rho| >= TARGET_RHO over
+# digits, and the classifier names the original's class for >= TARGET_IDENTITY of frames.
+TARGET_RHO = 0.9
+TARGET_IDENTITY = 0.95
+
+
+def ink_geometry(images):
+    """Per image, from its pixel moments (intensity-weighted, pixel units): ``angle``
+    (:func:`moment_orientation`, degrees), the centroid ``x`` (column) and ``y`` (row), the
+    spread ``width`` and ``height`` (standard deviations of the ink along x and y), ``size``
+    (its radius of gyration, sqrt(width^2 + height^2)) and ``ink`` (the sum of the pixels).
+    Returns ``{name: (N,) array}`` for the names in FEATURES."""
+    mass, cx, cy, mu20, mu02, _ = ink_moments(images)
+    return {
+        "angle": moment_orientation(images),
+        "x": cx,
+        "y": cy,
+        "width": np.sqrt(mu20 / mass),
+        "height": np.sqrt(mu02 / mass),
+        "size": np.sqrt((mu20 + mu02) / mass),
+        "ink": mass,
+    }
+
+
+def step_rho(values):
+    """|Spearman rho| of each row of ``values`` (N, S) with the step index 0 .. S-1.
+
+    Ties share their mean rank; a row that does not change has rho 0 (it does not follow the
+    walk)."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(np.asarray(values, np.float64), axis=1)
+    steps = np.arange(ranks.shape[1], dtype=np.float64)
+    ranks -= ranks.mean(1, keepdims=True)
+    steps -= steps.mean()
+    denom = np.sqrt((ranks**2).sum(1) * (steps**2).sum())
+    rho = (ranks * steps).sum(1) / np.where(denom > 0, denom, 1.0)
+    return np.abs(np.where(denom > 0, rho, 0.0))
+
+
+def walk_geometry(frames):
+    """How each digit's decoded frames (N, S, H, W, C) change along the walk: for every
+    feature of :func:`ink_geometry`, ``rho`` (N,), the |Spearman rho| of the step with the
+    feature, and ``span`` (N,), the feature's range over the walk (max - min). The angle is
+    unwrapped along the walk (period 180 degrees), so a turn past horizontal counts."""
+    n, s = frames.shape[:2]
+    geometry = ink_geometry(frames.reshape(n * s, *frames.shape[2:]))
+    result = {}
+    for name in FEATURES:
+        value = geometry[name].reshape(n, s)
+        if name == "angle":
+            value = np.unwrap(value, period=180.0, axis=1)
+        result[name] = {"rho": step_rho(value), "span": value.max(1) - value.min(1)}
+    return result
+
+
+def identity_kept(frame_classes, classes):
+    """(N, S) booleans: whether each digit's frame (``frame_classes`` (N, S)) was given the
+    class its original digit was given (``classes`` (N,))."""
+    return np.asarray(frame_classes) == np.asarray(classes)[:, None]
+
+
+def summarize_walk(geometry, kept=None):
+    """The numbers of one walk: per feature the median over digits of |rho| and of the span
+    (:func:`walk_geometry`) and the fraction of digits whose |rho| reaches TARGET_RHO, and,
+    given ``kept`` (:func:`identity_kept`), ``identity_frames``
+    (the fraction of frames that keep the class, which is also the mean of the per-digit
+    fractions: every digit has as many frames), ``identity_every_frame`` (the fraction of
+    digits that keep it in every frame) and ``identity_by_step`` (the fraction of digits
+    that keep it at each step)."""
+    result = {
+        name: {
+            "rho_median": float(np.median(g["rho"])),
+            "span_median": float(np.median(g["span"])),
+            "rho_share": float(np.mean(g["rho"] >= TARGET_RHO)),
+        }
+        for name, g in geometry.items()
+    }
+    if kept is not None:
+        kept = np.asarray(kept, bool)
+        result["identity_frames"] = float(kept.mean())
+        result["identity_every_frame"] = float(kept.all(1).mean())
+        result["identity_by_step"] = kept.mean(0).tolist()
+    return result
+
+
+def verdict(parameter, summary):
+    """Issue #22's target for a deformation unit walked in the main decoder: its own feature
+    (OWN_FEATURE) follows the walk with median |rho| >= TARGET_RHO and the class is kept for
+    >= TARGET_IDENTITY of frames. None for a content unit (no target)."""
+    if parameter not in OWN_FEATURE:
+        return None
+    rho = summary[OWN_FEATURE[parameter]]["rho_median"]
+    identity = summary["identity_frames"]
+    return {
+        "feature": OWN_FEATURE[parameter],
+        "follows": rho >= TARGET_RHO,
+        "identity": identity >= TARGET_IDENTITY,
+        "met": rho >= TARGET_RHO and identity >= TARGET_IDENTITY,
+    }
+
+
+def pixel_classifier(images, labels, components=50, k=5):
+    """A ``k``-NN classifier of flattened pixels in [0, 1], fitted on ``images``; with
+    ``components`` > 0 the distances are taken on the training pixels' first principal
+    components (less noise, 6x faster on MNIST). Returns a function images -> classes."""
+    from sklearn.decomposition import PCA
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+
+    steps = [PCA(components, random_state=0)] if components else []
+    fitted = make_pipeline(*steps, KNeighborsClassifier(n_neighbors=k))
+    fitted.fit(images.reshape(len(images), -1), labels)
+    return lambda x: fitted.predict(np.asarray(x).reshape(len(x), -1))
+
+
+def renderer(model, decoder, batch_size=1000):
+    """A numpy function codes -> images through ``model.decoders()[decoder]``, compiled once
+    and called on batches of ``batch_size`` (the last one padded)."""
+    import tensorflow as tf
+
+    render = tf.function(model.decoders()[decoder], reduce_retracing=True)
+
+    def run(codes):
+        codes = np.asarray(codes, np.float32)
+        out = []
+        for start in range(0, len(codes), batch_size):
+            chunk = codes[start : start + batch_size]
+            padded = np.pad(chunk, ((0, batch_size - len(chunk)), (0, 0)))
+            out.append(render(tf.constant(padded)).numpy()[: len(chunk)])
+        return np.concatenate(out)
+
+    return run
+
+
+def walk_codes(codes, unit, values):
+    """(N, S, latent_dim): each code (N, latent_dim) with ``unit`` set to each of ``values``
+    (S,), as :meth:`VAE.traverse` sets it."""
+    walked = np.repeat(np.asarray(codes, np.float32)[:, None], len(values), axis=1)
+    walked[:, :, unit] = values
+    return walked
+
+
+def traversal_measures(model, images, classify, walks):
+    """Walks every unit of ``model`` from each of ``images``' posterior means and measures
+    the decoded frames (:func:`walk_geometry`, :func:`identity_kept`).
+
+    ``classify`` maps images to classes; ``walks`` maps a name to the values (latent_dim, S)
+    each unit takes. Returns the classifier's agreement between the images and their
+    reconstructions, and per walk and unit the summary (:func:`summarize_walk`) of the main
+    decoder's frames, of the sub-decoder's (geometry only, when the model has one) and the
+    target's :func:`verdict`."""
+    codes = model.representation_function()(images)
+    render = {name: renderer(model, name) for name in model.decoders()}
+    classes = classify(images)
+    shape = images.shape[1:]
+    params = list(getattr(model, "parameter_names", ()))
+    names = unit_names(model)
+    result = {
+        "digits": len(images),
+        "reconstruction_identity": float(np.mean(classify(render["main"](codes)) == classes)),
+        "walks": {},
+    }
+    for walk, values in walks.items():
+        units = {}
+        for unit in range(model.latent_dim):
+            walked = walk_codes(codes, unit, values[unit])
+            flat = walked.reshape(-1, model.latent_dim)
+            frames = render["main"](flat).reshape(*walked.shape[:2], *shape)
+            kept = identity_kept(
+                classify(frames.reshape(-1, *shape)).reshape(walked.shape[:2]), classes
+            )
+            main = summarize_walk(walk_geometry(frames), kept)
+            parameter = params[unit] if unit < len(params) else "content"
+            units[names[unit]] = {
+                "parameter": parameter,
+                "values": np.asarray(values[unit]).tolist(),
+                "main": main,
+                "verdict": verdict(parameter, main),
+            }
+            if "sub" in render:
+                sub = render["sub"](flat).reshape(frames.shape)
+                units[names[unit]]["sub"] = summarize_walk(walk_geometry(sub))
+        result["walks"][walk] = units
+    return result
+
+
+def walk_figure(model, images, unit, values):
+    """One row per image: ``unit`` walked over ``values`` from its posterior mean, the main
+    decoder left and the sub-decoder right."""
+    from keras_gvae.visualization import labelled_panel, side_by_side
+
+    codes = walk_codes(model.representation_function()(images), unit, values)
+    flat = codes.reshape(-1, model.latent_dim)
+    title = f"{unit_names(model)[unit]} = {values[0]:+.1f} .. {values[-1]:+.1f}"
+    panels = [
+        labelled_panel(
+            renderer(model, name)(flat).reshape(*codes.shape[:2], *images.shape[1:]),
+            title=f"{name} decoder, {title}",
+            zoom=2,
+        )
+        for name in model.decoders()
+    ]
+    return side_by_side(panels)
+
+
+def walk_ranges(model, train_images):
+    """The two walks: "prior", every unit over WALK_VALUES (`model.traverse`'s range), and
+    "data", each unit over its WALK_PERCENTILES of posterior means on ``train_images``."""
+    steps = len(WALK_VALUES)
+    codes = model.representation_function()(train_images)
+    low, high = np.percentile(codes, WALK_PERCENTILES, axis=0)
+    return {
+        "prior": np.tile(WALK_VALUES, (model.latent_dim, 1)),
+        "data": np.linspace(low, high, steps, axis=1),
+    }
+
+
+def traversal_lines(measures, knn):
+    """The markdown of :func:`traversal_measures`: per walk, the target table and every
+    feature of the main decoder and the class kept at each step."""
+    pixels = f"the first {knn['components']} principal components of " if knn["components"] else ""
+    lines = [
+        "### Traversals of the main decoder",
+        "",
+        f"The first {measures['digits']} test digits: from each one's posterior mean, one unit "
+        f"at a time takes {len(WALK_VALUES)} values (the other units stay at the digit's "
+        "mean) and both decoders draw the frames. Geometry from each frame's pixel moments; "
+        "the cells are medians over digits of |Spearman rho| between the step and the "
+        "feature, with the feature's median span over the walk (degrees, pixels), and the "
+        f"fraction of digits whose |rho| reaches {TARGET_RHO}. Identity: a {knn['k']}-NN "
+        f"classifier of pixels ({pixels}{knn['train_digits']} training digits; "
+        f"{100 * knn['test_accuracy']:.1f}% right on these test digits) names the original "
+        "digit's class for the frame; it names the same class for a digit and its plain "
+        f"reconstruction (no walk) for {100 * measures['reconstruction_identity']:.1f}% of "
+        "digits, the ceiling of the identity kept. Targets (issue #22): the angle "
+        f"unit turns the digit (|rho| >= {TARGET_RHO}) and every deformation unit moves or "
+        f"grows its digit (|rho| >= {TARGET_RHO} with its own feature), keeping the class "
+        f"for >= {100 * TARGET_IDENTITY:.0f}% of frames.",
+        "",
+    ]
+    titles = {
+        "prior": f"walk over [{WALK_VALUES[0]}, {WALK_VALUES[-1]}] (`model.traverse`'s range)",
+        "data": f"walk over percentiles {WALK_PERCENTILES[0]:g} to {WALK_PERCENTILES[1]:g} of "
+        f"each unit's posterior means ({min(RANGE_DIGITS, knn['train_digits'])} training "
+        "digits)",
+    }
+    for walk, units in measures["walks"].items():
+        lines += [
+            f"#### {titles.get(walk, walk)}",
+            "",
+            f"| unit | range | feature | main decoder | digits at >= {TARGET_RHO} | sub-decoder "
+            "| class kept (frames) | digits keeping it in every frame | target |",
+            "|---|---|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for name, u in units.items():
+            values = u["values"]
+            feature = u["verdict"]["feature"] if u["verdict"] else None
+
+            def cell(summary, feature=feature):
+                if summary is None or feature is None:
+                    return "-"
+                f = summary[feature]
+                return f"{f['rho_median']:.2f} ({f['span_median']:.1f})"
+
+            v = u["verdict"]
+            share = f"{100 * u['main'][feature]['rho_share']:.0f}%" if feature else "-"
+            target = "-"
+            if v is not None:
+                verb = {"angle": "turns", "x": "moves", "y": "moves"}.get(feature, "grows")
+                missed = [f"{verb} < {TARGET_RHO}"] if not v["follows"] else []
+                missed += [f"class < {100 * TARGET_IDENTITY:.0f}%"] if not v["identity"] else []
+                target = "met" if v["met"] else "missed: " + ", ".join(missed)
+            lines.append(
+                f"| {name} | {values[0]:+.2f} .. {values[-1]:+.2f} | {feature or '-'} "
+                f"| {cell(u['main'])} | {share} | {cell(u.get('sub'))} "
+                f"| {100 * u['main']['identity_frames']:.1f}% "
+                f"| {100 * u['main']['identity_every_frame']:.1f}% | {target} |"
+            )
+        lines += [
+            "",
+            "Every feature of the main decoder's frames, median |rho| (median span):",
+            "",
+            "| unit | " + " | ".join(FEATURES) + " |",
+            "|---|" + "---:|" * len(FEATURES),
+        ]
+        lines += [
+            f"| {name} | "
+            + " | ".join(
+                f"{u['main'][f]['rho_median']:.2f} ({u['main'][f]['span_median']:.1f})"
+                for f in FEATURES
+            )
+            + " |"
+            for name, u in units.items()
+        ]
+        steps = len(next(iter(units.values()))["values"])
+        lines += [
+            "",
+            "The class kept at each step of the walk (fraction of digits):",
+            "",
+            "| unit | " + " | ".join(str(i) for i in range(steps)) + " |",
+            "|---|" + "---:|" * steps,
+        ]
+        lines += [
+            f"| {name} | "
+            + " | ".join(f"{100 * k:.0f}%" for k in u["main"]["identity_by_step"])
+            + " |"
+            for name, u in units.items()
+        ]
+        lines.append("")
+    return lines
+
+
 def main(argv=None):
     from keras_gvae.saving import load_model
     from keras_gvae.visualization import save_png, traversal_figure
@@ -209,6 +573,16 @@ def main(argv=None):
     args = parse_args(argv)
     out = Path(args.out)
     images, labels = test_digits(args.data_dir, args.test_digits)
+    walked = images[: args.walk_digits]
+    if len(walked):
+        train_images, train_labels = test_digits(args.data_dir, args.knn_train, split="train")
+        classify = pixel_classifier(train_images, train_labels, args.knn_components)
+        knn = {
+            "k": 5,
+            "components": args.knn_components,
+            "train_digits": len(train_images),
+            "test_accuracy": float(np.mean(classify(walked) == labels[: len(walked)])),
+        }
     runs = []
     if args.model:
         models = [(args.model, None, load_model(args.model, compile=False), None)]
@@ -301,9 +675,20 @@ def main(argv=None):
             f"({100 * ceiling['per_digit_fraction_above_0.8']:.0f}% of them at 0.8 or more).",
             "",
         ]
+        if len(walked):
+            walks = walk_ranges(model, train_images[:RANGE_DIGITS])
+            measures = traversal_measures(model, walked, classify, walks)
+            row["traversal"] = {"classifier": knn, **measures}
+            print(dump(row["traversal"]), flush=True)
+            lines += traversal_lines(measures, knn)
         if seed in (None, args.seeds[0]):
             panels = traversal_figure(model, x=images[:1])
             save_png(panels, out / "traversal.png")
+            if len(walked) and "angle" in params:
+                save_png(
+                    walk_figure(model, walked[:8], params.index("angle"), WALK_VALUES),
+                    out / "walk_angle.png",
+                )
     write_outputs(out, "mnist_geometry", "\n".join(lines), {"args": vars(args), "runs": runs})
     print("\n".join(lines))
 

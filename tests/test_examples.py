@@ -83,10 +83,25 @@ def test_warp_rotates_a_digit_like_np_rot90():
 def test_mnist_examples_run(tmp_path, shared_data):
     mnist = str(shared_data / "mnist")
     load_example("mnist_geometry").main(
-        ["--data-dir", mnist, *TOY, "--test-digits", "64", "--out", str(tmp_path / "g")]
+        [
+            "--data-dir",
+            mnist,
+            *TOY,
+            "--test-digits",
+            "64",
+            "--walk-digits",
+            "8",
+            "--knn-train",
+            "500",
+            "--out",
+            str(tmp_path / "g"),
+        ]
     )
     run = outputs(tmp_path / "g", "mnist_geometry")["runs"][0]
     assert len(run["rho_angle"]) == 10 and run["units"][2] == "z2 (angle)"
+    walk = run["traversal"]["walks"]["prior"]
+    assert walk["z2 (angle)"]["verdict"]["feature"] == "angle" and walk["z9"]["verdict"] is None
+    assert 0 <= walk["z3 (translate_x)"]["main"]["identity_frames"] <= 1
     assert (tmp_path / "g" / "traversal.png").is_file()
     ceiling = run["orientation_ceiling"]
     assert ceiling["all"]["n"] == 64 and 0 <= ceiling["per_digit_median"] <= 1
