@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -70,3 +71,19 @@ def gaussian_nll(x, mean, scale):
         0.5 * tf.square((x - mean) / scale) + tf.math.log(scale) + 0.5 * math.log(2.0 * math.pi)
     )
     return tf.reduce_sum(tf.reshape(per_pixel, [tf.shape(x)[0], -1]), axis=-1)
+
+
+def dlib_total_correlation(z, mean, log_var):
+    """disentanglement_lib's ``total_correlation`` (methods/unsupervised/vae.py: the batch's
+    minibatch-weighted estimate without its constants), written again in float64 numpy."""
+    z, mean, log_var = (np.asarray(a, np.float64) for a in (z, mean, log_var))
+    # log q(z_i,l | x_j) as [i, j, l].
+    log_q = -0.5 * (
+        (z[:, None] - mean[None]) ** 2 * np.exp(-log_var[None]) + log_var[None] + np.log(2 * np.pi)
+    )
+
+    def logsumexp(a, axis):
+        top = a.max(axis=axis, keepdims=True)
+        return np.squeeze(top, axis) + np.log(np.exp(a - top).sum(axis=axis))
+
+    return np.mean(logsumexp(log_q.sum(axis=2), axis=1) - logsumexp(log_q, axis=1).sum(axis=1))

@@ -143,29 +143,15 @@ def test_group_mmd_unbiased_closed_form_and_zero_mean_where_the_biased_one_pulls
         assert abs(mean_of(scale, True)) < 0.01  # standard error of the mean ~0.003
 
 
-def dlib_total_correlation(z, mean, log_var):
-    """disentanglement_lib's ``total_correlation`` (methods/unsupervised/vae.py: the batch's
-    minibatch-weighted estimate without its constants), written again in float64 numpy."""
-    z, mean, log_var = (np.asarray(a, np.float64) for a in (z, mean, log_var))
-    # log q(z_i,l | x_j) as [i, j, l].
-    log_q = -0.5 * (
-        (z[:, None] - mean[None]) ** 2 * np.exp(-log_var[None]) + log_var[None] + np.log(2 * np.pi)
-    )
-
-    def logsumexp(a, axis):
-        top = a.max(axis=axis, keepdims=True)
-        return np.squeeze(top, axis) + np.log(np.exp(a - top).sum(axis=axis))
-
-    return np.mean(logsumexp(log_q.sum(axis=2), axis=1) - logsumexp(log_q, axis=1).sum(axis=1))
-
-
 def test_total_correlation_equals_disentanglement_libs_estimate_and_adds_chens_constant():
     rng = np.random.default_rng(0)
     mean = rng.normal(size=(64, 10)).astype("float32")
     log_var = rng.uniform(-4.0, 1.0, size=(64, 10)).astype("float32")
     z = mean + np.exp(0.5 * log_var) * rng.normal(size=(64, 10)).astype("float32")
     estimate = losses.total_correlation(z, mean, log_var)
-    np.testing.assert_allclose(estimate, dlib_total_correlation(z, mean, log_var), rtol=1e-5)
+    np.testing.assert_allclose(
+        estimate, closed_forms.dlib_total_correlation(z, mean, log_var), rtol=1e-5
+    )
     # With the dataset's size: Chen et al.'s MWS constant (D - 1) log(N M), M the batch.
     n = 737_280
     np.testing.assert_allclose(

@@ -1,4 +1,5 @@
-"""Models of keras_gvae: VAE / beta-VAE and Guided-VAE, and the supervised model's terms."""
+"""Models of keras_gvae: VAE / beta-VAE, beta-TCVAE, Guided-VAE (also on beta-TCVAE), and the
+supervised model's terms."""
 
 from keras_gvae.models.backbones import (
     conv64_decoder,
@@ -7,6 +8,8 @@ from keras_gvae.models.backbones import (
     mnist_decoder,
     mnist_encoder,
 )
+from keras_gvae.models.beta_tcvae import BetaTCVAE
+from keras_gvae.models.guided_beta_tcvae import GuidedBetaTCVAE
 from keras_gvae.models.guided_vae import GuidedVAE
 from keras_gvae.models.supervised_guided_vae import SupervisedGuidedVAE
 from keras_gvae.models.terms import (
@@ -21,7 +24,9 @@ from keras_gvae.models.vae import VAE, LatentCode
 
 __all__ = [
     "AdversarialInhibition",
+    "BetaTCVAE",
     "Excitation",
+    "GuidedBetaTCVAE",
     "GuidedVAE",
     "InhibitionTerm",
     "LatentCode",
