@@ -91,7 +91,7 @@ def test_moving_one_slider_changes_the_shown_images(guided):
     before, after = render(code), render(moved)
     for name in ("main", "sub"):
         shown = app.to_display(before[name])
-        assert shown.shape == (252, 252, 3) and shown.dtype == np.uint8  # 28 px x 9
+        assert shown.shape == (28, 28, 3) and shown.dtype == np.uint8
         assert not np.array_equal(shown, app.to_display(after[name]))
 
 
@@ -130,7 +130,7 @@ def test_the_walk_sweeps_one_unit_around_the_current_code(guided):
     left, top, step = 8 + 6 * len("z2 (angle)") + 2 * 2, 16 + 2 * 2, 2 * (28 + 2)
     for k in range(3):
         tile = walk[top : top + 56 : 2, left + k * step : left + k * step + 56 : 2]
-        np.testing.assert_array_equal(tile, app.to_display(row[k], size=28))
+        np.testing.assert_array_equal(tile, app.to_display(row[k]))
     assert walk.shape[1] > 2 * (left + 3 * step)  # the sub-decoder's row beside it
 
 

@@ -12,8 +12,6 @@ import numpy as np
 
 # The sliders' range and step; codes set from an image or a prior draw are clipped to it.
 SLIDER_MIN, SLIDER_MAX, SLIDER_STEP = -4.0, 4.0, 0.05
-# The shown images are zoomed (nearest neighbour, by a whole factor) to about this many pixels.
-DISPLAY_SIZE = 256
 # The walk view's values, as `gvae traverse` sweeps them.
 WALK_VALUES = tuple(np.linspace(-2.5, 2.5, 9).tolist())
 
@@ -71,6 +69,15 @@ def make_renderer(model):
     return render
 
 
+def slider_update(model, render, code):
+    """What the page shows when a slider moves: one uint8 display image per decoder of
+    ``model.decoders()``, then for SupervisedGuidedVAE the heads' table; ``render`` is
+    :func:`make_renderer`'s."""
+    frame = render(code)
+    shown = [to_display(frame[name]) for name in model.decoders()]
+    return [*shown, attribute_table(model, frame)] if "attributes" in frame else shown
+
+
 def check_code(model, code):
     """``code`` as float32 (latent_dim,); a ValueError naming the expected length otherwise."""
     code = np.asarray(code, np.float32).reshape(-1)
@@ -104,18 +111,12 @@ def encode_image(model, image):
     return keras.ops.convert_to_numpy(z_mean)[0].astype(np.float32)
 
 
-def zoom_factor(image_shape, size=DISPLAY_SIZE):
-    """The whole factor that brings images of ``image_shape`` (H, W, C) closest to ``size``."""
-    return max(1, round(size / max(image_shape[:2])))
-
-
-def to_display(image, size=DISPLAY_SIZE):
-    """A float image (H, W, C) in [0, 1] as uint8 RGB, zoomed by :func:`zoom_factor`."""
+def to_display(image):
+    """A float image (H, W, C) in [0, 1] as uint8 RGB (H, W, 3), at its own size: the page
+    scales it up without smoothing (small PNGs keep a slider's round trip short)."""
     from keras_gvae.visualization import to_uint8
 
-    pixels = to_uint8(image)
-    k = zoom_factor(pixels.shape, size)
-    return np.repeat(np.repeat(pixels, k, axis=0), k, axis=1)
+    return to_uint8(image)
 
 
 def attribute_table(model, frame):

@@ -72,7 +72,7 @@ def open_browser(window=WINDOW):
 def open_page(driver, url, timeout=60):
     """Loads the explorer at ``url`` and waits until its first slider and image are drawn."""
     driver.get(url)
-    wait_for(driver, lambda: slider_input(driver, 0) and image_source(driver), timeout)
+    wait_for(driver, lambda: slider_input(driver, 0) and image_loaded(driver), timeout)
 
 
 def slider_input(driver, unit):
@@ -84,9 +84,10 @@ def slider_input(driver, unit):
 
 
 def image_element(driver, name="main"):
+    """The ``img`` of decoder ``name``'s image (or of the element with id ``name``)."""
     from selenium.webdriver.common.by import By
 
-    found = driver.find_elements(By.CSS_SELECTOR, f"#image-{name} img")
+    found = driver.find_elements(By.CSS_SELECTOR, f"#image-{name} img, #{name} img")
     return found[0] if found else None
 
 
@@ -97,9 +98,13 @@ def image_source(driver, name="main"):
 
 
 def image_loaded(driver, name="main"):
-    """Whether decoder ``name``'s image has finished loading its current ``src``."""
+    """Whether decoder ``name``'s image has loaded its current ``src`` and is laid out."""
     element = image_element(driver, name)
-    script = "return arguments[0].complete && arguments[0].naturalWidth > 0;"
+    script = (
+        "const image = arguments[0];"
+        "return image.complete && image.naturalWidth > 0"
+        " && image.getBoundingClientRect().width > 0;"
+    )
     return element is not None and bool(driver.execute_script(script, element))
 
 
@@ -151,10 +156,11 @@ class SliderMove:
     pixels_after: bytes
 
 
-def move_slider_and_capture(url, unit=0, value=1.5, screenshot=None, window=WINDOW):
+def move_slider_and_capture(url, unit=0, value=1.5, screenshot=None, walk=False, window=WINDOW):
     """Opens the explorer at ``url`` in a headless Chromium, moves unit ``unit``'s slider
     to ``value`` with the arrow keys, waits for the new main image and returns a
-    :class:`SliderMove`; with ``screenshot``, also saves the page then as a PNG there."""
+    :class:`SliderMove`; with ``walk``, then also draws the walk of the first unit; with
+    ``screenshot``, saves the page (the window's view) as a PNG there."""
     driver = open_browser(window)
     try:
         open_page(driver, url)
@@ -163,6 +169,11 @@ def move_slider_and_capture(url, unit=0, value=1.5, screenshot=None, window=WIND
         moved = set_slider(driver, unit, value)
         after = wait_for_new_image(driver, before)
         wait_for(driver, lambda: image_loaded(driver), 10)
+        if walk:
+            from selenium.webdriver.common.by import By
+
+            driver.find_element(By.ID, "walk").click()
+            wait_for(driver, lambda: image_loaded(driver, "walk-image"), 30)
         if screenshot is not None:
             Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(screenshot))
@@ -178,6 +189,7 @@ def main(argv=None):
     parser.add_argument("--out", required=True, help="PNG file to write")
     parser.add_argument("--unit", type=int, default=0, help="the slider to move")
     parser.add_argument("--value", type=float, default=1.5, help="where to move it")
+    parser.add_argument("--height", type=int, default=1200, help="the window's height")
     args = parser.parse_args(argv)
 
     from keras_gvae.explore import ui
@@ -186,7 +198,14 @@ def main(argv=None):
     page, _ = ui.page_for(resolve_model(args.model))
     url = ui.launch(page, port=ui.free_port())
     try:
-        move_slider_and_capture(url, unit=args.unit, value=args.value, screenshot=args.out)
+        move_slider_and_capture(
+            url,
+            unit=args.unit,
+            value=args.value,
+            screenshot=args.out,
+            walk=True,
+            window=(WINDOW[0], args.height),
+        )
     finally:
         page.close()
     print(f"wrote {args.out}")

@@ -15,6 +15,10 @@ from keras_gvae.explore import app, inputs
 INSTALL = 'pip install "keras_gvae[explore]"'
 # The endpoint a slider change calls (also the gradio_client's api_name).
 UPDATE_API = "update"
+# The images come at the model's size (64 x 64): shown larger, with sharp pixels.
+PAGE_CSS = """
+.decoded img { image-rendering: pixelated; object-fit: contain; width: 100%; height: 100%; }
+"""
 
 
 def require_gradio():
@@ -76,9 +80,7 @@ def build_app(model, held_out=None, title="keras_gvae explorer", start="held_out
     supervised = bool(getattr(model, "attributes", ()))
 
     def frame_outputs(code):
-        frame = render(code)
-        shown = [app.to_display(frame[name]) for name in decoders]
-        return [*shown, app.attribute_table(model, frame)] if supervised else shown
+        return app.slider_update(model, render, code)
 
     def begin(kind, argument):
         """Outputs of a start: message, input image, sliders, images (and attributes)."""
@@ -113,6 +115,7 @@ def build_app(model, held_out=None, title="keras_gvae explorer", start="held_out
                             interactive=False,
                             height=300,
                             elem_id=f"image-{name}",
+                            elem_classes=["decoded"],
                         )
                         for name, value in zip(decoders, opening, strict=False)
                     ]
@@ -135,6 +138,7 @@ def build_app(model, held_out=None, title="keras_gvae explorer", start="held_out
                         interactive=False,
                         height=140,
                         elem_id="input",
+                        elem_classes=["decoded"],
                     )
             with gr.Column(scale=2, min_width=280):
                 sliders = [
@@ -174,6 +178,7 @@ def build_app(model, held_out=None, title="keras_gvae explorer", start="held_out
                 api_visibility="public" if k == 0 else "private",
                 trigger_mode="always_last",
                 show_progress="hidden",
+                queue=False,  # one HTTP request per change, no queue and event stream
             )
         prior_button.click(lambda s: begin("prior", s), seed, started, api_name="prior")
         held_out_button.click(lambda i: begin("held_out", i), index, started, api_name="held_out")
@@ -228,6 +233,7 @@ def launch(page, host="127.0.0.1", port=7860, quiet=True):
         ssr_mode=False,
         show_error=True,
         max_file_size="20mb",
+        css=PAGE_CSS,
         # System fonts: the default theme's web fonts would be fetched from the internet.
         theme=gr.themes.Default(
             font=["ui-sans-serif", "system-ui", "sans-serif"],
