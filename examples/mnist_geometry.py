@@ -23,7 +23,8 @@ the recipe) and then, on real *test* digits:
 
 The warps use the library's bilinear `AffineSpatialTransformer` (rotation about the image
 centre, zeros outside). Writes ``mnist_geometry.md``, ``mnist_geometry.json``,
-``traversal.png`` and ``walk_angle.png`` into ``--out``.
+``traversal.png`` and, per deformation unit, ``walk_<unit>.png`` (e.g. ``walk_angle.png``:
+8 test digits walked in both decoders) into ``--out``.
 
 Usage:
     # 3 seeds, ~10 min, 2 CPU cores:
@@ -684,10 +685,10 @@ def main(argv=None):
         if seed in (None, args.seeds[0]):
             panels = traversal_figure(model, x=images[:1])
             save_png(panels, out / "traversal.png")
-            if len(walked) and "angle" in params:
+            for unit, parameter in enumerate(params if len(walked) else ()):
                 save_png(
-                    walk_figure(model, walked[:8], params.index("angle"), WALK_VALUES),
-                    out / "walk_angle.png",
+                    walk_figure(model, walked[:8], unit, WALK_VALUES),
+                    out / f"walk_{parameter}.png",
                 )
     write_outputs(out, "mnist_geometry", "\n".join(lines), {"args": vars(args), "runs": runs})
     print("\n".join(lines))
