@@ -62,6 +62,8 @@ class DatasetEntry:
         ground_truth: callable ``data_dir -> GroundTruthData`` of the dataset's factors for
             the disentanglement metrics (it imports what it needs when called), or None when
             the dataset has no factor grid (the metrics do not apply).
+        test_split: str or None, the split of images kept apart from training, which
+            ``gvae train`` holds out for its evaluation (None: the dataset has none).
     """
 
     name: str
@@ -69,6 +71,7 @@ class DatasetEntry:
     label_names: tuple[str, ...] = ()
     few_shot_column: int = 0
     ground_truth: Callable[..., object] | None = None
+    test_split: str | None = None
 
 
 MODELS: dict[str, ModelEntry] = {
@@ -117,9 +120,9 @@ DATASETS: dict[str, DatasetEntry] = {
             few_shot_column=1,
             ground_truth=_dsprites_ground_truth,
         ),
-        DatasetEntry("mnist", label_names=("digit",)),
-        DatasetEntry("omniglot", label_names=("alphabet", "character")),
-        DatasetEntry("celeb_a", likelihood="gaussian"),
+        DatasetEntry("mnist", label_names=("digit",), test_split="test"),
+        DatasetEntry("omniglot", label_names=("alphabet", "character"), test_split="test"),
+        DatasetEntry("celeb_a", likelihood="gaussian", test_split="test"),
     )
 }
 

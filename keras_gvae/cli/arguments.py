@@ -32,6 +32,33 @@ def finite_float(text):
     return value
 
 
+def image_size(text):
+    """argparse type: ``S`` or ``HxW`` (e.g. 64, 64x48) -> ``(height, width)``."""
+    parts = text.lower().replace("*", "x").split("x")
+    try:
+        size = tuple(int(p) for p in parts)
+    except ValueError:
+        size = ()
+    if len(size) == 1:
+        size = size * 2
+    if len(size) != 2 or min(size) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a size S or HxW in pixels (e.g. 64 or 64x48), got {text!r}"
+        )
+    return size
+
+
+def fraction(text):
+    """argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text!r}")
+    return value
+
+
 def output_file(*suffixes):
     """argparse type: a path whose name ends in one of ``suffixes`` (e.g. ".png")."""
 

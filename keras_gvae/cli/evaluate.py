@@ -17,7 +17,9 @@ def add_arguments(parser):
     parser.add_argument(
         "--dataset",
         default=None,
-        help="dataset to evaluate on (default: the run's training dataset, else shapes)",
+        help="dataset to evaluate on, a name or a folder of images (default: the run's "
+        "training dataset, read as it was: a folder's size, colours, labels and held-out "
+        "images; else shapes)",
     )
     parser.add_argument(
         "--data-dir", default=None, help="folder with local copies of the dataset's files"
@@ -83,6 +85,7 @@ def run(args):
         args.data_dir = config.get("data_dir")
     select(args.metrics)  # a bad name is refused before the model loads
     settings = Settings(
+        load_options=_load_options(dataset, config),
         data_dir=args.data_dir,
         seed=args.seed,
         num_train=args.num_train,
@@ -94,9 +97,12 @@ def run(args):
     check_output(out_path, overwrite=args.overwrite, kind="evaluation")  # before the model loads
     with atomic_directory(out_path, overwrite=args.overwrite, kind="evaluation") as tmp:
         model = load_model(model_path, compile=False)
-        results = evaluate_model(model, dataset, args.metrics, settings, figure_dir=tmp)
+        results, skipped = evaluate_model(
+            model, dataset, args.metrics, settings, figure_dir=tmp, return_skipped=True
+        )
         write_json(
-            tmp / "metrics.json", {"model": str(model_path), "dataset": dataset, "metrics": results}
+            tmp / "metrics.json",
+            {"model": str(model_path), "dataset": dataset, "metrics": results, "skipped": skipped},
         )
     card = run_dir / "MODEL_CARD.md"
     if args.out is None and model_path.name == "model.keras" and card.is_file():
@@ -107,6 +113,8 @@ def run(args):
         command = "gvae " + shlex.join(getattr(args, "argv", None) or ["evaluate", args.model])
         write_text(card, with_evaluation(card.read_text(), results, command))
     _print_table(results, sys.stdout)
+    for group, why in skipped.items():
+        print(f"skipped {group}: {why}")
     print(
         f"wrote {out_path / 'metrics.json'}"
         + (f" and {out_path / 'mi_matrix.png'}" if (out_path / "mi_matrix.png").exists() else "")
@@ -115,6 +123,37 @@ def run(args):
 
 
 # ---------------------------------------------------------------- helpers
+def _load_options(dataset, config):
+    """How to read ``dataset`` as the run (its config.json, ``config``) read it: the image
+    size of a named dataset; for a folder of images also the colours, labels and held-out
+    fraction (of a run from before they were recorded: decided again from the files)."""
+    from keras_gvae.training import TrainConfig, resolve_data
+    from keras_gvae.training.config import is_folder
+
+    size = config.get("image_size")
+    if not is_folder(dataset):
+        return {"image_size": tuple(size)} if size and dataset == config.get("dataset") else {}
+    fields = ("image_size", "color_mode", "labels", "held_out", "held_out_seed")
+    own = dataset == config.get("dataset")
+    settings = {k: config[k] for k in fields if own and config.get(k) is not None}
+    if not own:  # another folder, read at the size and in the colours the model takes
+        if size:
+            settings["image_size"] = tuple(size)
+        if config.get("color_mode") in ("grayscale", "rgb"):
+            settings["color_mode"] = config["color_mode"]
+    if own and "labels" not in config:
+        settings["labels"] = "folders"  # runs from before held out nothing
+    read = resolve_data(TrainConfig(model="vae", dataset=dataset, batch_size=1, **settings))
+    options = {
+        "image_size": read.image_size,
+        "color_mode": read.color_mode,
+        "labels": "inferred" if read.labels == "folders" else None,
+    }
+    if own and "held_out" in config:
+        options.update(held_out=read.held_out, split_seed=read.held_out_seed)
+    return options
+
+
 def _print_table(results, stream):
     width = max(len(k) for k in results)
     print(f"{'metric'.ljust(width)}  value", file=stream)

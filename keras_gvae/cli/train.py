@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keras_gvae.cli.arguments import key_value, positive_int
+from keras_gvae.cli.arguments import fraction, image_size, key_value, positive_int
 
 HELP = "train a (Guided-)VAE and write a run directory"
 
@@ -43,7 +43,46 @@ def add_arguments(parser):
         "--dataset",
         default=d.dataset,
         help="shapes (embedded), shapes_binary, shapes_binary_upright, mnist, "
-        "dsprites, celeb_a, omniglot, or a folder of images",
+        "dsprites, celeb_a, omniglot, or a folder of images (flat, or in class "
+        "sub-folders; or a .zip of them)",
+    )
+    parser.add_argument(
+        "--image-size",
+        type=image_size,
+        default=None,
+        metavar="S|HxW",
+        help="resize every image to this size, e.g. 64 or 64x48; the built-in networks "
+        "take 28x28, or sides divisible by 16 up to 256 (default: a folder's own size when "
+        "its images share one they take, else 64x64; a named dataset's own size)",
+    )
+    parser.add_argument(
+        "--color-mode",
+        choices=("auto", "grayscale", "rgb"),
+        default=d.color_mode,
+        help="a folder's colours: auto (grey if every image is, else RGB), grayscale or "
+        "rgb (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--labels",
+        choices=("auto", "folders", "none"),
+        default=d.labels,
+        help="a folder's labels: folders (its class sub-folders; for the evaluation's "
+        "probes), none, or auto (folders when every image lies in one of two or more "
+        "sub-folders, else none) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--held-out",
+        type=fraction,
+        default=d.held_out,
+        metavar="FRACTION",
+        help="the fraction of a folder's images set aside for the evaluation and never "
+        "trained on, chosen by --held-out-seed (a named dataset holds out its test split)",
+    )
+    parser.add_argument(
+        "--held-out-seed",
+        type=int,
+        default=d.held_out_seed,
+        help="chooses a folder's held-out images (the same with any --seed)",
     )
     parser.add_argument(
         "--attributes", default=None, help="comma-separated attribute names for --model supervised"
@@ -196,6 +235,11 @@ RECIPE_FLAGS = {
     "attributes": "attributes",
     "likelihood": "likelihood",
     "model_arg": "model_kwargs",
+    "image_size": "image_size",
+    "color_mode": "color_mode",
+    "labels": "labels",
+    "held_out": "held_out",
+    "held_out_seed": "held_out_seed",
 }
 
 
@@ -210,7 +254,7 @@ def run(args):
     given = _given_flags(args.argv)
     if args.resume:
         return _resume(args, given)
-    out = train(config_from_args(args, given))
+    out = train(config_from_args(args, given), notify=_print_note)
     if out is None:
         return _worker_done()
     metrics = read_metrics(out)
@@ -278,7 +322,7 @@ def _resume(args, given):
         command=_command_line(args.argv),
         tensorboard=args.tensorboard,
     )
-    out = train(config)
+    out = train(config, notify=_print_note)
     if out is None:
         return _worker_done()
     metrics = read_metrics(out)
@@ -287,6 +331,13 @@ def _resume(args, given):
         f"{metrics['training_seconds']:.0f} s"
     )
     return 0
+
+
+def _print_note(parameter, text):
+    """What training decided that the flags left open, naming the flag that chooses."""
+    from keras_gvae.cli.main import FLAGS
+
+    print(f"gvae train: {text} ({FLAGS.get(parameter, '--' + parameter.replace('_', '-'))})")
 
 
 def _worker_done():

@@ -134,9 +134,7 @@ def read_header(stream, name: str) -> tuple[int, int, int]:
 def _unreadable(name: str, err: Exception) -> DatasetError:
     """One line naming the file; Pillow's messages name a Python object, not the file."""
     if isinstance(err, Image.UnidentifiedImageError):
-        reason = (
-            f"its content is not in any image format Pillow reads ({', '.join(IMAGE_EXTENSIONS)})"
-        )
+        reason = "its bytes are not a PNG, JPEG, BMP or GIF image"
     else:
         reason = (
             re.sub(r"\s*<[^<>]* at 0x[0-9a-fA-F]+>", "", str(err)).strip() or type(err).__name__

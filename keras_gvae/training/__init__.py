@@ -12,10 +12,12 @@ Example:
 """
 
 from keras_gvae.training.build import (
+    TrainingData,
     build_model,
     distribution_strategy,
     learning_rate,
     make_pipeline,
+    resolve_data,
     training_data,
 )
 from keras_gvae.training.card import model_card, read_metrics, slim_copy
@@ -53,6 +55,7 @@ __all__ = [
     "TENSORBOARD",
     "TRAINING_STATE",
     "TrainConfig",
+    "TrainingData",
     "build_model",
     "dataset_name",
     "default_run_dir",
@@ -65,6 +68,7 @@ __all__ = [
     "model_registry",
     "read_metrics",
     "resume_config",
+    "resolve_data",
     "resume_key",
     "slim_copy",
     "train",

@@ -3,22 +3,128 @@ distribution strategy, and Adam's learning-rate schedule."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import dataclasses
 
 import numpy as np
 
 from keras_gvae.errors import ParameterError
-from keras_gvae.registry import model_entry
-from keras_gvae.training.config import LR_SCHEDULES, STRATEGIES, model_registry
+from keras_gvae.registry import dataset_entry, model_entry
+from keras_gvae.training.config import (
+    LR_SCHEDULES,
+    STRATEGIES,
+    image_size_problem,
+    is_folder,
+    model_registry,
+)
+
+# The size a folder's images are resized to when the files leave it open (mixed sizes, or
+# one the built-in networks cannot take).
+DEFAULT_FOLDER_SIZE = (64, 64)
 
 
-def make_pipeline(config, seed, batch_size, attributes=None, drop_remainder=True):
-    """Batched ``(images, labels)`` from ``config.dataset``: a name or a folder of images."""
+def resolve_data(config, notify=None):
+    """``config`` with what it leaves to "auto" about its folder of images decided from the
+    files' headers: the image size (the files' own when they all share one the built-in
+    networks take, else `DEFAULT_FOLDER_SIZE`), the colour mode (grey if every image is,
+    else RGB) and the labels (the class sub-folders when every image lies in one of two or
+    more, else none). A config of a named dataset, or with nothing left to decide, comes
+    back as it is.
+
+    ``notify(parameter, text)``, when given, is told what was decided about the folder: one
+    line on its images and the held-out ones, and one for each conversion (resizing,
+    converting colours), naming the parameter that would choose otherwise.
+
+    Raises:
+        keras_gvae.errors.ParameterError: ``labels="folders"`` on a folder without class
+            sub-folders, or fewer images to train on than ``batch_size``.
+        keras_gvae.data.DatasetError: a file that is not an image (named), an empty folder.
+    """
+    if not is_folder(config.dataset) or (
+        config.image_size is not None and "auto" not in (config.color_mode, config.labels)
+    ):
+        return config
+    from keras_gvae.data import scan_folder, split_held_out
+
+    notify = notify or (lambda parameter, text: None)
+    folder = scan_folder(config.dataset)
+    path, names, classes = folder.files.path, folder.names, folder.class_names
+    labels = config.labels
+    if labels == "auto":
+        labels = "folders" if len(classes) >= 2 else "none"
+    if labels == "folders" and not classes:
+        loose = [n for n in names if "/" not in n]
+        raise ParameterError(
+            "labels",
+            f"{path}: labels 'folders' needs every image in a class sub-folder, but "
+            f"{len(loose)} of its {len(names)} images lie directly in it (e.g. {loose[0]}); "
+            "expected labels 'none' to read them without labels",
+        )
+    train, held = split_held_out(names, config.held_out, config.held_out_seed)
+    if len(train) < config.batch_size:
+        raise ParameterError(
+            "batch_size",
+            f"{path} has {len(train)} images to train on ({len(held)} held out), fewer than "
+            f"batch_size {config.batch_size}",
+        )
+    described = f"in {len(classes)} class sub-folders" if labels == "folders" else "without labels"
+    notify(
+        "held_out",
+        f"{path}: {len(names)} images {described}; {len(held)} of them held out for the "
+        f"evaluation ({config.held_out:g}, seed {config.held_out_seed}), never trained on",
+    )
+    color_mode = config.color_mode
+    if color_mode == "auto":
+        color_mode = "grayscale" if folder.channels == [1] else "rgb"
+        if folder.channels == [1, 3]:
+            grey = sum(1 for h in folder.headers.values() if h[2] == 1)
+            notify(
+                "color_mode",
+                f"{path}: {grey} grey and {len(names) - grey} colour images; converting them "
+                "all to RGB",
+            )
+    size = config.image_size
+    if size is None:
+        sizes = folder.sizes
+        problem = None if len(sizes) > 1 else image_size_problem(sizes[0])
+        if len(sizes) == 1 and problem is None:
+            size = sizes[0]
+        else:
+            size = DEFAULT_FOLDER_SIZE
+            what = (
+                f"images of {len(sizes)} sizes ({_size(sizes[0])} to {_size(sizes[-1])})"
+                if len(sizes) > 1
+                else f"{_size(sizes[0])} images ({problem})"
+            )
+            notify("image_size", f"{path}: {what}; resizing them all to {_size(size)}")
+    return dataclasses.replace(config, image_size=size, color_mode=color_mode, labels=labels)
+
+
+def _size(size):
+    return f"{size[0]}x{size[1]}"
+
+
+def make_pipeline(config, seed, batch_size, attributes=None, drop_remainder=True, subset="train"):
+    """Batched ``(images, labels)`` from ``config.dataset``: a name or a folder of images.
+
+    Of a folder, ``subset`` "train" reads the images not held out (`resolve_data` decides
+    how), "held_out" the ones held out (images only when it has no labels); of a named
+    dataset, its training split.
+    """
     from keras_gvae import data
 
-    if Path(config.dataset).is_dir():
+    if is_folder(config.dataset):
+        config = resolve_data(config)
         return data.from_directory(
-            config.dataset, batch_size=batch_size, seed=seed, drop_remainder=drop_remainder
+            config.dataset,
+            image_size=config.image_size,
+            color_mode=config.color_mode,
+            labels="inferred" if config.labels == "folders" else None,
+            batch_size=batch_size,
+            seed=seed,
+            drop_remainder=drop_remainder,
+            held_out=config.held_out,
+            subset=subset,
+            split_seed=config.held_out_seed,
         )
     return data.load(
         config.dataset,
@@ -28,15 +134,47 @@ def make_pipeline(config, seed, batch_size, attributes=None, drop_remainder=True
         seed=seed,
         attributes=attributes,
         drop_remainder=drop_remainder,
+        image_size=config.image_size,
     )
 
 
-def training_data(config):
-    """Returns ``(train_dataset, eval_images, eval_labels, input_shape)``.
+@dataclasses.dataclass
+class TrainingData:
+    """What `training_data` returns; unpacks as ``(train, eval_images, eval_labels,
+    input_shape)``.
 
-    The training pipeline repeats forever (``fit`` uses ``steps_per_epoch``); the
-    evaluation images are a fixed sample drawn with another seed.
+    Args:
+        train: tf.data.Dataset, the training batches, repeated forever.
+        eval_images: float32 (N, H, W, C), held-out images for the final evaluation.
+        eval_labels: their labels, or None when the data has none.
+        input_shape: (H, W, C) of the images.
+        config: the run's `TrainConfig` with its folder settings decided (`resolve_data`).
+        held_out: dict saying where ``eval_images`` come from (recorded in config.json).
     """
+
+    train: object
+    eval_images: np.ndarray
+    eval_labels: np.ndarray | None
+    input_shape: tuple
+    config: object
+    held_out: dict
+
+    def __iter__(self):
+        return iter((self.train, self.eval_images, self.eval_labels, self.input_shape))
+
+
+def training_data(config, notify=None):
+    """The run's `TrainingData`: the training pipeline and up to ``config.eval_images``
+    held-out images from images the model does not train on, where the dataset has them.
+
+    The training pipeline repeats forever (``fit`` uses ``steps_per_epoch``). The held-out
+    images are a folder's held-out fraction (`resolve_data`; ``notify`` is told what it
+    decided), a dataset's test split (its registry ``test_split``), or, for a dataset
+    without one (the shapes, an endless stream of fresh draws; dSprites), a sample of the
+    training split drawn with another seed; when the test split cannot be read (its files
+    are missing), that sample too, and ``notify`` says so.
+    """
+    config = resolve_data(config, notify)
     attributes = list(config.attributes) if model_entry(config.model).needs_labels else None
     train = make_pipeline(config, config.seed, config.batch_size, attributes)
     if train.cardinality() == 0:
@@ -45,15 +183,50 @@ def training_data(config):
             f"dataset {config.dataset!r} has fewer images than batch_size {config.batch_size}",
         )
     train = train.repeat()
-    input_shape = tuple(int(s) for s in train.element_spec[0].shape[1:])
-    held_out = make_pipeline(config, config.seed + 1, 64, attributes, drop_remainder=False).repeat()
+    spec = train.element_spec
+    input_shape = tuple(int(s) for s in (spec[0] if isinstance(spec, tuple) else spec).shape[1:])
+    held_out, source = _held_out_pipeline(config, attributes, notify)
     images, labels = [], []
-    for x, y in held_out.take(-(-config.eval_images // 64)):
+    for batch in held_out.take(-(-config.eval_images // 64)):
+        x, y = batch if isinstance(batch, tuple) else (batch, None)
         images.append(x.numpy())
-        labels.append(y.numpy())
+        labels.append(None if y is None else y.numpy())
     eval_images = np.concatenate(images)[: config.eval_images].astype(np.float32)
-    eval_labels = np.concatenate(labels)[: config.eval_images]
-    return train, eval_images, eval_labels, input_shape
+    eval_labels = None if labels[0] is None else np.concatenate(labels)[: config.eval_images]
+    source["images"] = len(eval_images)
+    return TrainingData(train, eval_images, eval_labels, input_shape, config, source)
+
+
+def _held_out_pipeline(config, attributes, notify):
+    """``(batches of 64 held-out images, dict saying where they come from)``."""
+    from keras_gvae import data
+
+    if is_folder(config.dataset):
+        ds = make_pipeline(config, config.seed + 1, 64, drop_remainder=False, subset="held_out")
+        return ds, {"split": "held_out", "fraction": config.held_out, "seed": config.held_out_seed}
+    test_split = dataset_entry(config.dataset).test_split
+    if test_split is not None:
+        try:
+            ds = data.load(
+                config.dataset,
+                split=test_split,
+                data_dir=config.data_dir,
+                batch_size=64,
+                seed=config.seed + 1,
+                attributes=attributes,
+                image_size=config.image_size,
+            )
+            return ds, {"split": test_split}
+        except data.DatasetError as err:
+            why = f"its {test_split} split cannot be read ({err})"
+            if notify is not None:
+                notify("data_dir", f"{config.dataset}: {why}; held-out images drawn from train")
+    elif config.dataset.startswith("shapes"):
+        why = "an endless stream of fresh random draws: the held-out ones are another seed's"
+    else:
+        why = f"{config.dataset} has no test split"
+    ds = make_pipeline(config, config.seed + 1, 64, attributes, drop_remainder=False).repeat()
+    return ds, {"split": "train", "seed": config.seed + 1, "why": why}
 
 
 def learning_rate(rate, schedule="constant", total_steps=None):

@@ -55,6 +55,7 @@ def model_card(config, model, metrics, exports, run_dir):
             if config.dataset.startswith("shapes")
             else ""
         ),
+        *_held_out_line(run_dir),
         *_preset_line(config),
         f"- Model: `{type(model).__name__}`, input {model.image_shape}, "
         f"latent_dim {model.latent_dim}, "
@@ -87,6 +88,25 @@ def model_card(config, model, metrics, exports, run_dir):
             f"{report.latency_ms:.2f} ms per image."
         )
     return "\n".join(lines) + "\n"
+
+
+def _held_out_line(run_dir):
+    """The model card's line saying where the held-out images come from (config.json's
+    ``held_out_images``, written by `keras_gvae.training.train`)."""
+    try:
+        held = json.loads((Path(run_dir) / "config.json").read_text())["held_out_images"]
+    except (OSError, ValueError, KeyError):
+        return []
+    if held["split"] == "held_out":
+        where = (
+            f"the fraction {held['fraction']:g} of the folder set aside by seed {held['seed']}, "
+            "never trained on"
+        )
+    elif held["split"] == "train":
+        where = f"drawn from the training split with seed {held['seed']}: {held['why']}"
+    else:
+        where = f"the {held['split']} split, never trained on"
+    return [f"- Held-out images: {held['images']}, {where}"]
 
 
 def _preset_line(config):

@@ -75,6 +75,19 @@ class TrainConfig:
     strategy: str = "default"
     # Write TensorBoard summaries every epoch into RUN_DIR/tensorboard (see TENSORBOARD).
     tensorboard: bool = False
+    # How the images are read. For every dataset, (height, width) to resize them to. For a
+    # folder of images (``dataset`` a path) also: None leaves the size to the files (their
+    # own when they share one the built-in networks take, else 64x64), color_mode is
+    # "auto" (grey if every image is, else RGB), "grayscale" or "rgb", labels "auto" (the
+    # class sub-folders when every image lies in one), "folders" or "none"; a run records
+    # what "auto" chose (keras_gvae.training.build.resolve_data).
+    image_size: tuple[int, int] | None = None
+    color_mode: str = "auto"
+    labels: str = "auto"
+    # The fraction of a folder's images set aside as held-out, never trained on, chosen by
+    # held_out_seed (keras_gvae.data.split_held_out).
+    held_out: float = 0.1
+    held_out_seed: int = 0
 
     def __post_init__(self):
         checks = {
@@ -126,6 +139,108 @@ class TrainConfig:
                 f"unknown model arguments {unknown} for model {self.model!r}; expected some of "
                 f"{sorted(accepted - reserved)}",
             )
+        _check_data_settings(self)
+
+
+# The networks of keras_gvae.models.backbones take 28x28 images, or heights and widths
+# divisible by 16; their last convolution's kernel grows with the image (250x250 for
+# 4000x4000 images), so gvae train also keeps both sides at most this.
+MAX_IMAGE_SIDE = 256
+COLOR_MODES = ("auto", "grayscale", "rgb")
+LABELS = ("auto", "folders", "none")
+
+
+def image_size_problem(size):
+    """Why the built-in networks cannot take images of ``size`` (height, width), or None."""
+    height, width = size
+    if (height, width) == (28, 28) or (
+        height % 16 == 0 and width % 16 == 0 and max(height, width) <= MAX_IMAGE_SIDE
+    ):
+        return None
+    return (
+        "the built-in networks take 28x28, or heights and widths divisible by 16 up to "
+        f"{MAX_IMAGE_SIDE}"
+    )
+
+
+def is_folder(dataset):
+    """Whether ``dataset`` names a folder of images or a .zip of them (not a dataset name)."""
+    from keras_gvae.registry import DATASETS
+
+    if dataset in DATASETS:
+        return False
+    path = Path(dataset).expanduser()
+    return path.is_dir() or (path.is_file() and path.suffix.lower() == ".zip")
+
+
+def _check_data_settings(config):
+    """The dataset exists, and the image size, colour mode, labels and held-out fraction are
+    values a run can use (ParameterError naming the field otherwise)."""
+    folder = is_folder(config.dataset)
+    if not folder:
+        _check_dataset_name(config.dataset)
+    if config.image_size is not None:
+        size = config.image_size
+        size = (size, size) if isinstance(size, int) else tuple(size)
+        if len(size) != 2 or not all(isinstance(s, int) and s >= 1 for s in size):
+            raise ParameterError(
+                "image_size",
+                f"expected image_size as (height, width) of positive integers, got {size!r}",
+            )
+        problem = image_size_problem(size)
+        if problem:
+            raise ParameterError(
+                "image_size", f"image_size {size[0]}x{size[1]} cannot be used: {problem}"
+            )
+        config.image_size = size
+    for field, choices in (("color_mode", COLOR_MODES), ("labels", LABELS)):
+        value = getattr(config, field)
+        if value not in choices:
+            raise ParameterError(field, f"expected {field} one of {choices}, got {value!r}")
+        if value != "auto" and not folder:
+            raise ParameterError(
+                field,
+                f"{field} applies to a folder of images; dataset {config.dataset!r} has its own",
+            )
+    if not 0.0 < config.held_out < 1.0:
+        raise ParameterError(
+            "held_out",
+            f"expected held_out, the fraction of a folder's images set aside, between 0 and 1; "
+            f"got {config.held_out!r}",
+        )
+    if folder and model_entry(config.model).needs_labels:
+        raise ParameterError(
+            "model",
+            f"model {config.model!r} trains on named binary attributes (shapes, celeb_a); "
+            "a folder of images has none",
+        )
+
+
+def _check_dataset_name(dataset):
+    from keras_gvae.registry import DATASETS
+
+    if dataset in DATASETS:
+        return
+    from keras_gvae.data import available_datasets
+
+    names = available_datasets()
+    if dataset in names:
+        return
+    path = Path(dataset).expanduser()
+    if path.is_file():
+        raise ParameterError(
+            "dataset", f"{dataset}: a file, expected a folder of images or a .zip of them"
+        )
+    if any(c in dataset for c in "/\\~.") or path.suffix:
+        raise ParameterError(
+            "dataset",
+            f"{dataset}: no such folder (expected a folder of images, a .zip of them, or a "
+            f"dataset name: {', '.join(names)})",
+        )
+    raise ParameterError(
+        "dataset",
+        f"unknown dataset {dataset!r}; expected one of {', '.join(names)}, or a folder of images",
+    )
 
 
 def model_arguments(model):
@@ -164,7 +279,7 @@ def default_run_dir(config):
 
 def dataset_name(config):
     """A short name for the run directory: the dataset, or the folder's name."""
-    return Path(config.dataset).name if Path(config.dataset).is_dir() else config.dataset
+    return Path(config.dataset).name if is_folder(config.dataset) else config.dataset
 
 
 def resume_config(run_dir, epochs=None, **settings):

@@ -25,7 +25,7 @@ from keras_gvae.training.card import model_card, slim_copy
 from keras_gvae.training.config import TrainConfig, default_run_dir, resume_key
 
 
-def train(config: TrainConfig) -> Path:
+def train(config: TrainConfig, notify=None) -> Path:
     """Trains a model as ``config`` says and writes a run directory; returns its path (None
     on the workers of a multi-worker run other than the chief, which write no run directory).
 
@@ -39,6 +39,10 @@ def train(config: TrainConfig) -> Path:
     with ``config.overwrite`` and only if it is a keras_gvae run. Once the model is saved, a
     failure (an export, a picture, an interrupt) keeps the unfinished directory and names it
     in the exception's ``kept_partial``: a trained model is never deleted.
+
+    ``notify(parameter, text)`` is told what was decided about the data that the settings
+    left open (a folder's image size, colours, labels; see `resolve_data`); by default it
+    prints ``text (parameter)``.
 
     Raises:
         keras_gvae.io.OutputExistsError: ``config.out`` exists and may not be replaced.
@@ -55,7 +59,7 @@ def train(config: TrainConfig) -> Path:
 
         # Made first: the strategy configures TensorFlow's collective ops at start-up.
         if not is_chief(distribution_strategy(config.strategy)):
-            return _train_as_worker(config)
+            return _train_as_worker(config, notify)
     out = Path(config.out) if config.out else default_run_dir(config)
     key = resume_key(config)
     source = Path(config.resume) if config.resume else None
@@ -69,20 +73,20 @@ def train(config: TrainConfig) -> Path:
         resume_key=key,
     ) as tmp:
         clear_stale_temporaries(tmp)  # of a resumed run killed while writing a file
-        _train_into(config, out, tmp)
+        _train_into(config, out, tmp, notify)
     # Removed once the run is committed: killed before, the same command goes on from it.
     shutil.rmtree(out / BACKUP, ignore_errors=True)
     return out
 
 
-def _train_as_worker(config):
+def _train_as_worker(config, notify=None):
     """A multi-worker run on a worker other than the chief: the same training, written to a
     temporary folder removed at the end (the chief writes the run directory). A resumed run
     takes the chief's state (see `fit_resumable`). Returns None."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="gvae-worker-") as tmp:
-        _train_into(config, None, Path(tmp))
+        _train_into(config, None, Path(tmp), notify)
     return None
 
 
@@ -163,14 +167,16 @@ def _drop_history_after(path, epochs):
     path.write_text("".join(lines[: 1 + epochs]))
 
 
-def _train_into(config, out, tmp):
+def _train_into(config, out, tmp, notify=None):
     import keras
 
     from keras_gvae import visualization
     from keras_gvae.callbacks import BestModel, StopOnNonFinite, TensorBoard
 
     keras.utils.set_random_seed(config.seed)
-    train_ds, eval_images, eval_labels, input_shape = training_data(config)
+    data = training_data(config, notify or _print_note)
+    config = data.config  # with a folder's settings decided, as config.json records them
+    train_ds, eval_images, eval_labels, input_shape = data
     needs_labels = model_entry(config.model).needs_labels
     eval_targets = eval_labels.astype(np.float32) if needs_labels else None
     model = build_model(config, input_shape)
@@ -180,7 +186,10 @@ def _train_into(config, out, tmp):
         and (Path(config.resume) / "model.keras").exists()
     ):
         _start_from_run(model, Path(config.resume), tmp)
-    write_json(tmp / "config.json", dataclasses.asdict(config) | {"out": str(out)})
+    write_json(
+        tmp / "config.json",
+        dataclasses.asdict(config) | {"out": str(out), "held_out_images": data.held_out},
+    )
     guard = StopOnNonFinite()
     callbacks = [keras.callbacks.CSVLogger(str(tmp / "history.csv"), append=True), guard]
     validation = None
@@ -248,6 +257,10 @@ def _train_into(config, out, tmp):
         export_saved_model(model, tmp / "saved_model")
         exports.append(export_tflite_decoder(model, tmp / "decoder.tflite"))
     (tmp / "MODEL_CARD.md").write_text(model_card(config, model, metrics, exports, tmp))
+
+
+def _print_note(parameter, text):
+    print(f"{text} ({parameter})")
 
 
 def _start_from_run(model, run_dir, tmp):
