@@ -81,6 +81,9 @@ MODELS: dict[str, ModelEntry] = {
         ModelEntry("vae", "VAE"),
         ModelEntry("beta-vae", "VAE", default_beta=4.0),
         ModelEntry("supervised", "SupervisedGuidedVAE", needs_labels=True),
+        # beta weighs the total correlation in these two (their KL weight is 1).
+        ModelEntry("beta-tcvae", "BetaTCVAE", default_beta=6.0),
+        ModelEntry("guided-beta-tcvae", "GuidedBetaTCVAE", default_beta=6.0),
     )
 }
 

@@ -14,19 +14,24 @@ DSPRITES_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "dsp
 
 
 def test_model_entries_build_the_classes_and_set_the_defaults():
-    from keras_gvae.models import VAE, GuidedVAE, SupervisedGuidedVAE
+    from keras_gvae.models import VAE, BetaTCVAE, GuidedBetaTCVAE, GuidedVAE, SupervisedGuidedVAE
 
     assert model_registry() == {
         "guided": GuidedVAE,
         "vae": VAE,
         "beta-vae": VAE,
         "supervised": SupervisedGuidedVAE,
+        "beta-tcvae": BetaTCVAE,
+        "guided-beta-tcvae": GuidedBetaTCVAE,
     }
     assert TrainConfig(model="beta-vae").beta == 4.0 and TrainConfig(model="vae").beta == 1.0
+    assert TrainConfig(model="beta-tcvae").beta == TrainConfig(model="guided-beta-tcvae").beta == 6
     assert [n for n in registry.model_names() if registry.model_entry(n).needs_labels] == [
         "supervised"
     ]
-    with pytest.raises(ValueError, match=r"unknown model 'gan'; expected one of \['beta-vae'"):
+    with pytest.raises(
+        ValueError, match=r"unknown model 'gan'; expected one of \['beta-tcvae', 'beta-vae'"
+    ):
         registry.model_entry("gan")
 
 
