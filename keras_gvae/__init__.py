@@ -17,6 +17,8 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "BetaTCVAE",
+    "GuidedBetaTCVAE",
     "GuidedVAE",
     "SupervisedGuidedVAE",
     "VAE",
@@ -28,7 +30,7 @@ __all__ = [
 ]
 
 _MODULES = ("layers", "losses", "models", "presets")
-_MODELS = ("GuidedVAE", "SupervisedGuidedVAE", "VAE")
+_MODELS = ("BetaTCVAE", "GuidedBetaTCVAE", "GuidedVAE", "SupervisedGuidedVAE", "VAE")
 
 
 def _started_as_gvae():
@@ -53,4 +55,10 @@ def __getattr__(name):
 
 if not _started_as_gvae():
     from keras_gvae import layers, losses, models, presets  # noqa: E402
-    from keras_gvae.models import VAE, GuidedVAE, SupervisedGuidedVAE  # noqa: E402
+    from keras_gvae.models import (  # noqa: E402
+        VAE,
+        BetaTCVAE,
+        GuidedBetaTCVAE,
+        GuidedVAE,
+        SupervisedGuidedVAE,
+    )
