@@ -185,6 +185,28 @@ register(
     default_for=("guided", "shapes"),
 )
 
+register(
+    Preset(
+        "guided-shapes-10x",
+        "GuidedVAE on the embedded shapes at 10x the default budget (100 x 100 steps, 640,000 "
+        "images): guided-shapes' transforms, scale range and template with the KL weight 1 on "
+        "every unit (content_beta 4 wins at 1x and costs reconstruction at 10x; RESULTS.md, "
+        "'Budget curves'); saved_models/guided_shapes",
+        {
+            "model": "guided",
+            "dataset": "shapes",
+            "learning_rate": 1e-3,
+            "epochs": 100,
+            "steps_per_epoch": 100,
+            "model_kwargs": {
+                "transforms": list(_ISOTROPIC),
+                "max_scale": 2.0,
+                "template_init": "centred",
+            },
+        },
+    )
+)
+
 GUIDED_MNIST = register(
     Preset(
         "guided-mnist",
