@@ -103,7 +103,7 @@ def _held_out_line(run_dir):
             "never trained on"
         )
     elif held["split"] == "train":
-        where = f"drawn from the training split with seed {held['seed']}: {held['why']}"
+        where = f"drawn from the training split with seed {held['seed']} ({held['why']})"
     else:
         where = f"the {held['split']} split, never trained on"
     return [f"- Held-out images: {held['images']}, {where}"]
