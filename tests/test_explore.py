@@ -338,6 +338,22 @@ def test_the_walk_endpoint_draws_the_chosen_unit(client):
     assert walk.shape[1] > 2 * 9 * 64  # nine values, two decoders
 
 
+def test_the_latency_benchmark_runs(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "explore_latency.py"
+    spec = importlib.util.spec_from_file_location("explore_latency", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "latency.md"
+    text = module.main(
+        ["--models", "guided_shapes", "--moves", "2", "--no-browser", "--out", str(out)]
+    )
+    assert out.read_text() == text
+    assert "| guided_shapes | GuidedVAE | 10 | main, sub |" in text
+
+
 # === The page in a headless browser ===
 
 
