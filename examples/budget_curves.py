@@ -77,6 +77,14 @@ SPECS = [
             },
         },
     ),
+    Spec("beta-TCVAE (beta 6)", "beta-tcvae", beta=6.0),
+    # The content_beta 1 recipe on the beta-TCVAE objective, TC weight 4.
+    Spec(
+        "Guided-beta-TCVAE (beta 4)",
+        "guided-beta-tcvae",
+        beta=4.0,
+        model_kwargs=dict(_GUIDED_SHAPES),
+    ),
     # The recipe `gvae train` uses (the guided-shapes preset).
     Spec("GuidedVAE (guided-shapes)", "guided", preset="guided-shapes"),
 ]
@@ -104,6 +112,13 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     p.add_argument("--full", action="store_true", help="GPU: up to 300x (dlib's 300,000 steps)")
     p.add_argument("--report", action="store_true", help="only rebuild the outputs")
+    p.add_argument(
+        "--measure-run",
+        metavar="RUN",
+        help="measure the model.keras of a `gvae train` run directory as the milestone "
+        "--multiple of --models (one label) and --seeds (one seed), instead of training",
+    )
+    p.add_argument("--multiple", type=int, help="with --measure-run: the run's budget")
     p.add_argument("--out", default="runs/examples/budget_curves")
     args = p.parse_args(argv)
     if args.full:
@@ -219,6 +234,48 @@ def run_one(spec, seed, args, gtd):
     return rows
 
 
+def measure_run(spec, seed, args, gtd):
+    """Adds the measurement of a `gvae train` run (``args.measure_run``) as milestone
+    ``args.multiple`` of ``spec`` and ``seed`` (a run extended with ``gvae train --resume
+    RUN --epochs N`` equals one run of N epochs, so its milestones make one curve)."""
+    import keras
+
+    import keras_gvae  # noqa: F401  (registers the classes model.keras names)
+    from keras_gvae.io import write_text
+
+    run = Path(args.measure_run)
+    saved = json.loads((run / "config.json").read_text())
+    config = spec.config(seed, learning_rate=args.learning_rate)
+    ours = {k: getattr(config, k) for k in ("model", "dataset", "seed", "learning_rate")}
+    if {k: saved.get(k) for k in ours} != ours or saved.get("model_kwargs") != config.model_kwargs:
+        raise SystemExit(f"{run} was not trained with the settings of {spec.label!r}, seed {seed}")
+    model = keras.saving.load_model(run / "model.keras")
+    curve_path = Path(args.out) / "runs" / f"{slug(spec.label)}-s{seed}" / "curve.jsonl"
+    rows = (
+        [json.loads(x) for x in curve_path.read_text().splitlines()] if curve_path.exists() else []
+    )
+    rows = [r for r in rows if r["multiple"] != args.multiple]
+    unit_images = args.unit_epochs * args.steps_per_epoch * args.batch_size
+    rows.append(
+        {
+            "label": spec.label,
+            "seed": seed,
+            "multiple": args.multiple,
+            "images": args.multiple * unit_images,
+            "run": str(run),
+            **measure(model, config, gtd, args),
+            "model_kwargs": config.model_kwargs,
+            "beta": config.beta,
+            "date": time.strftime("%Y-%m-%d %H:%M"),
+        }
+    )
+    curve_path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(
+        curve_path, "".join(dump(r) + "\n" for r in sorted(rows, key=lambda r: r["multiple"]))
+    )
+    print(dump(rows[-1]), flush=True)
+
+
 COLUMNS = [
     ("MIG", "mig", 3),
     ("recon. (nats)", "heldout/reconstruction", 1),
@@ -321,7 +378,14 @@ def main(argv=None):
                 f"no model among {args.models}; expected labels from {[s.label for s in SPECS]}"
             )
         gtd = ShapesData()
-        for seed in args.seeds:
+        if args.measure_run:
+            if len(specs) != 1 or len(args.seeds) != 1 or args.multiple is None:
+                raise SystemExit(
+                    "--measure-run takes one --models label, one --seeds and --multiple"
+                )
+            measure_run(specs[0], args.seeds[0], args, gtd)
+            specs = []
+        for seed in args.seeds if specs else ():
             for spec in specs:
                 run_one(spec, seed, args, gtd)
                 report(collect(args), args)
