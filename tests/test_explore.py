@@ -11,7 +11,7 @@ from PIL import Image
 
 import keras_gvae
 from keras_gvae.explore import app, inputs
-from keras_gvae.pretrained import pretrained_path
+from keras_gvae.pretrained import list_pretrained, load_pretrained, pretrained_path
 
 
 @pytest.fixture(autouse=True)
@@ -41,8 +41,6 @@ def supervised():
 @pytest.fixture(scope="module")
 def shapes_model():
     """The shipped guided_shapes model, by name."""
-    from keras_gvae.pretrained import list_pretrained, load_pretrained
-
     if "guided_shapes" not in list_pretrained():
         pytest.skip("saved_models/guided_shapes is not in this checkout")
     return load_pretrained("guided_shapes")
@@ -132,6 +130,22 @@ def test_the_walk_sweeps_one_unit_around_the_current_code(guided):
         tile = walk[top : top + 56 : 2, left + k * step : left + k * step + 56 : 2]
         np.testing.assert_array_equal(tile, app.to_display(row[k]))
     assert walk.shape[1] > 2 * (left + 3 * step)  # the sub-decoder's row beside it
+
+
+@pytest.mark.parametrize("name", list_pretrained())
+def test_every_shipped_model_redraws_when_a_slider_moves(name):
+    model = load_pretrained(name)
+    render = app.make_renderer(model)
+    code = app.slider_code(app.prior_code(model, 0))
+    moved = list(code)
+    moved[0] += 1.5
+    before, after = app.slider_update(model, render, code), app.slider_update(model, render, moved)
+    decoders = len(model.decoders())
+    assert len(before) == decoders + bool(model.attributes)
+    for shown, again in zip(before[:decoders], after[:decoders], strict=True):
+        assert not np.array_equal(shown, again)
+    if model.attributes:
+        assert before[-1].startswith("| attribute | unit |")
 
 
 # === Starting images ===
@@ -236,6 +250,21 @@ def test_the_command_serves_a_pretrained_model_by_name(shapes_model, monkeypatch
     assert served["page"].status_code == 200 and "guided_shapes" in served["page"].text
     with pytest.raises(httpx.ConnectError):  # closed after Ctrl-C
         httpx.get(served["url"], timeout=5)
+
+
+def test_the_command_refuses_a_port_in_use_before_loading(capsys):
+    import socket
+
+    from keras_gvae.cli.main import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["explore", "no_such_model", "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"gvae explore: error: cannot serve on 127.0.0.1:{port}")
+    assert "--port" in err and len(err.splitlines()) == 1
 
 
 def test_the_command_refuses_an_unknown_name_listing_the_known_ones(capsys):

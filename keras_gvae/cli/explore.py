@@ -31,6 +31,7 @@ def run(args):
     from keras_gvae.pretrained import resolve_model
 
     ui.require_gradio()  # before the model is resolved and loaded
+    ui.check_port(args.host, args.port)
     page, _ = ui.page_for(resolve_model(args.model), data_dir=args.data_dir)
     url = ui.launch(page, host=args.host, port=args.port)
     print(f"gvae explore: serving {page.title} at {url} (Ctrl-C stops it)", flush=True)

@@ -210,6 +210,21 @@ def page_for(path, data_dir=None):
     return build_app(model, held_out=held_out, title=title), model
 
 
+def check_port(host, port):
+    """An OSError naming the address when ``host:port`` cannot be served on (in use, or not
+    an address of this machine)."""
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, int(port)))
+        except OSError as err:
+            raise OSError(
+                f"cannot serve on {host}:{port} ({err.strerror or err}); expected a free port "
+                "(--port) on an address of this machine (--host)"
+            ) from None
+
+
 def free_port(host="127.0.0.1"):
     """A TCP port free on ``host`` now (for tests and screenshots)."""
     import socket
