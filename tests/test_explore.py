@@ -77,8 +77,10 @@ def test_sliders_are_labelled_with_the_attribute_each_unit_carries(supervised):
 def test_a_frame_is_what_each_decoder_makes_of_the_code(guided):
     code = random_code(guided)
     frame = app.make_renderer(guided)(code)
-    np.testing.assert_allclose(frame["main"], guided.decode(code[None])[0], atol=1e-6)
-    np.testing.assert_allclose(frame["sub"], guided.sub_decode(code[None])[0], atol=1e-6)
+    # The traced graph may round differently from eager calls (fused ops): 1e-5 is far below
+    # one grey level (1/255).
+    np.testing.assert_allclose(frame["main"], guided.decode(code[None])[0], atol=1e-5)
+    np.testing.assert_allclose(frame["sub"], guided.sub_decode(code[None])[0], atol=1e-5)
 
 
 def test_moving_one_slider_changes_the_shown_images(guided):
@@ -99,7 +101,7 @@ def test_a_frame_of_the_supervised_model_has_the_heads_probabilities(supervised)
     again = supervised.predict_attributes(frame["main"][None])[0]
     np.testing.assert_allclose(frame["attributes"], again, atol=1e-5)
     of_code = supervised.attribute_probabilities(code[None]).numpy()[0]
-    np.testing.assert_allclose(frame["attributes_of_code"], of_code, atol=1e-6)
+    np.testing.assert_allclose(frame["attributes_of_code"], of_code, atol=1e-5)
     table = app.attribute_table(supervised, frame).splitlines()
     assert table[2] == f"| a | z2 | {again[0]:.3f} | {of_code[0]:.3f} |"
     assert table[3] == f"| b | z0 | {again[1]:.3f} | {of_code[1]:.3f} |"
@@ -194,6 +196,27 @@ def test_held_out_images_come_from_the_runs_dataset_not_its_training_stream(shap
     assert set(np.unique(images)) == {0.0, 1.0}
     training = next(iter(data.load("shapes", batch_size=8, seed=config["seed"])))[0].numpy()
     assert not np.array_equal(images, training)
+
+
+def test_held_out_images_of_a_folder_run_are_its_held_out_fraction(guided, tmp_path):
+    from keras_gvae.data import split_held_out
+
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    pixels = {}
+    for k in range(10):
+        image = np.zeros((28, 28), np.uint8)
+        image[k + 2 : k + 10, 4:20] = 255
+        pixels[f"{k}.png"] = image
+        png_file(folder / f"{k}.png", image)
+    config = {"dataset": str(folder), "held_out": 0.2, "held_out_seed": 3, "seed": 0}
+    config |= {"image_size": [28, 28], "color_mode": "grayscale"}
+    images = inputs.held_out_images(guided, config, count=64)
+    _, held = split_held_out(sorted(pixels), 0.2, 3)
+    expected = {pixels[name].tobytes() for name in held}
+    assert {(image[..., 0] * 255).round().astype(np.uint8).tobytes() for image in images} == (
+        expected
+    )
 
 
 def test_held_out_images_of_a_dataset_without_its_files_are_one_line(guided, tmp_path):

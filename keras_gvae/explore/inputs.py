@@ -8,9 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-# Datasets with a split of their own that training never reads; the others (the embedded
-# shapes, endless fresh draws) are read with the run's seed + 1, as its held-out evaluation.
-TEST_SPLITS = {"mnist": "test", "celeb_a": "test", "dsprites": None, "omniglot": None}
 HELD_OUT_COUNT = 64
 
 
@@ -90,13 +87,17 @@ def run_config(model_path):
 
 
 def held_out_images(model, config, run_dir=None, data_dir=None, count=HELD_OUT_COUNT):
-    """``count`` held-out images of the run's dataset, float32 (count, H, W, C).
+    """``count`` held-out images of the run's dataset, float32 (count, H, W, C), chosen as
+    `gvae train` chooses its held-out images: a folder's held-out fraction (``held_out``,
+    ``held_out_seed``), a dataset's test split, or, for a dataset without one (the embedded
+    shapes: endless fresh draws), its training split drawn with the run's seed + 1.
 
     Args:
         model: the model; the images must have its input shape.
-        config: the run's ``config.json`` as a dict (``dataset``, ``data_dir``, ``seed``),
-            or None: then a model taking 64 x 64 x 1 images gets the embedded shapes, as
-            `gvae traverse` does, and any other model none.
+        config: the run's ``config.json`` as a dict (``dataset``, ``data_dir``, ``seed``,
+            ``image_size``, ``color_mode``, ``held_out``...), or None: then a model taking
+            64 x 64 x 1 images gets the embedded shapes, as `gvae traverse` does, and any
+            other model none.
         run_dir: the run directory, to find a relative ``data_dir`` of the config from the
             folder the run was trained in (its parent's parent, the repository for
             ``saved_models/NAME``).
@@ -108,8 +109,6 @@ def held_out_images(model, config, run_dir=None, data_dir=None, count=HELD_OUT_C
     """
     import tensorflow as tf
 
-    from keras_gvae import data
-
     config = dict(config or {})
     dataset = config.get("dataset")
     if dataset is None:
@@ -119,25 +118,12 @@ def held_out_images(model, config, run_dir=None, data_dir=None, count=HELD_OUT_C
                 "expected a run directory written by `gvae train`"
             )
         dataset = "shapes"
-    seed = int(config.get("seed") or 0) + 1
-    split = TEST_SPLITS.get(dataset) or "train"
     folders = _data_dirs(data_dir if data_dir is not None else config.get("data_dir"), run_dir)
     errors = []
     for folder in folders:
         try:
-            if Path(dataset).is_dir():
-                ds = data.from_directory(dataset, batch_size=count, seed=seed)
-            else:
-                ds = data.load(
-                    dataset,
-                    split=split,
-                    data_dir=folder,
-                    source="auto" if folder is None else "local",
-                    batch_size=count,
-                    seed=seed,
-                    cache=False,
-                )
-            images = next(iter(ds))[0].numpy().astype(np.float32)
+            batch = next(iter(_held_out_dataset(dataset, config, folder, count)))
+            images = (batch[0] if isinstance(batch, tuple) else batch).numpy()
             break
         except (ValueError, OSError, StopIteration, tf.errors.OpError) as err:
             errors.append(" ".join(str(err).split()) or type(err).__name__)
@@ -147,12 +133,47 @@ def held_out_images(model, config, run_dir=None, data_dir=None, count=HELD_OUT_C
             f"no held-out images of {dataset!r}{where}: {errors[-1]}; pass --data-dir with its "
             "files"
         )
+    images = images.astype(np.float32)
     if images.shape[1:] != tuple(model.image_shape):
         raise HeldOutError(
             f"the held-out images of {dataset!r} are shaped {images.shape[1:]}; the model "
             f"expects {tuple(model.image_shape)}"
         )
     return images
+
+
+def _held_out_dataset(dataset, config, folder, count):
+    """Batches of ``count`` held-out images (and labels) of ``dataset`` (see
+    :func:`held_out_images`)."""
+    from keras_gvae import data
+    from keras_gvae.registry import dataset_entry
+
+    seed = int(config.get("seed") or 0) + 1
+    image_size = config.get("image_size")
+    if Path(dataset).is_dir():
+        held_out = config.get("held_out") or 0.0
+        return data.from_directory(
+            dataset,
+            image_size=image_size,
+            color_mode=config.get("color_mode") or "auto",
+            labels=None,
+            batch_size=count,
+            seed=seed,
+            held_out=held_out,
+            subset="held_out" if held_out else None,
+            split_seed=int(config.get("held_out_seed") or 0),
+        )
+    test_split = dataset_entry(dataset).test_split
+    return data.load(
+        dataset,
+        split=test_split or "train",
+        data_dir=folder,
+        source="auto" if folder is None else "local",
+        batch_size=count,
+        seed=seed,
+        cache=False,
+        image_size=image_size,
+    )
 
 
 def _data_dirs(data_dir, run_dir):
