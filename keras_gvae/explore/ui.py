@@ -72,6 +72,8 @@ def build_app(model, held_out=None, title="keras_gvae explorer", start="held_out
         start: "held_out" (held-out image 0, or a prior draw when there is none) or "prior"
             (the prior draw of seed 0): the code the page opens with.
     """
+    if start not in ("held_out", "prior"):
+        raise ValueError(f"start must be 'held_out' or 'prior'; got {start!r}")
     gr = require_gradio()
     render = app.make_renderer(model)
     starts = Starts(model, held_out)
