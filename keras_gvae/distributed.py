@@ -82,7 +82,11 @@ def fit_across_workers(
     replicas = strategy.num_replicas_in_sync
     batch = dataset.element_spec[0].shape[0]
     if batch is not None and batch % replicas:
-        raise ValueError(f"--batch-size {batch} must be a multiple of the {replicas} replicas")
+        from keras_gvae.errors import ParameterError
+
+        raise ParameterError(
+            "batch_size", f"batch_size={batch} must be a multiple of the {replicas} replicas"
+        )
     iterator = iter(
         strategy.experimental_distribute_dataset(dataset.with_options(_train_options()))
     )

@@ -40,7 +40,14 @@ RESUME = ".keras_gvae.resume.json"
 
 
 class OutputExistsError(FileExistsError):
-    """The output exists and may not be replaced (no ``overwrite``, or not a keras_gvae output)."""
+    """The output exists and may not be replaced (no ``overwrite``, or not a keras_gvae output).
+
+    ``parameter`` is "overwrite" when the message names it (see
+    `keras_gvae.errors.ParameterError`), else None."""
+
+    def __init__(self, message, parameter=None):
+        super().__init__(message)
+        self.parameter = parameter
 
 
 class OutputBusyError(FileExistsError):
@@ -80,8 +87,8 @@ def _check_file_target(path, overwrite):
         raise OutputExistsError(f"{path} exists and is not a regular file; it is not replaced")
     if path.exists() and not overwrite:
         raise OutputExistsError(
-            f"{path} already exists; choose another name, or pass --overwrite (overwrite=True) "
-            "to replace it"
+            f"{path} already exists; choose another name, or pass overwrite=True to replace it",
+            parameter="overwrite",
         )
     for parent in path.parents:
         if parent.exists():
@@ -93,6 +100,7 @@ def _check_file_target(path, overwrite):
 def _check_directory_target(path, overwrite, kind):
     if kind not in DIRECTORY_KINDS:
         raise ValueError(f"kind must be one of {DIRECTORY_KINDS}; got {kind!r}")
+    _refuse_working_directory(path)
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
@@ -108,18 +116,43 @@ def _check_directory_target(path, overwrite, kind):
         return  # an empty directory holds nothing to lose
     if not overwrite:
         raise OutputExistsError(
-            f"{path} already exists and is not empty; choose another name, or pass --overwrite "
-            "(overwrite=True) to replace it"
+            f"{path} already exists and is not empty; choose another name, or pass "
+            "overwrite=True to replace it",
+            parameter="overwrite",
         )
     found = marker_kind(path)
     if found is None:
         raise OutputExistsError(
-            f"{path} is not a keras_gvae {kind} (it has no {MARKER}), so --overwrite does not "
-            "replace it; choose another name, or remove it yourself"
+            f"{path} is not a keras_gvae {kind} (it has no {MARKER}), so overwrite=True does "
+            "not replace it; choose another name, or remove it yourself",
+            parameter="overwrite",
         )
     if found != kind:
         raise OutputExistsError(
-            f"{path} is a keras_gvae {found}, not a {kind}; --overwrite replaces only a {kind}"
+            f"{path} is {_a(f'keras_gvae {found}')}, not {_a(kind)}; overwrite=True replaces "
+            f"only {_a(kind)}",
+            parameter="overwrite",
+        )
+
+
+def _a(noun):
+    """``noun`` with its indefinite article ("an evaluation", "a run")."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
+def _refuse_working_directory(path):
+    """The committed directory replaces ``path``: never the working directory or one of its
+    parents (the shell would be left in a deleted folder)."""
+    try:
+        here = Path(os.getcwd()).resolve()
+    except OSError:
+        return
+    target = Path(os.path.abspath(path)).resolve()
+    if target == here or target in here.parents:
+        where = "the current directory" if target == here else "a parent of the current directory"
+        raise OutputExistsError(
+            f"{path} is {where}; a finished output replaces its directory, so expected the "
+            "name of a new folder (e.g. runs/NAME)"
         )
 
 
@@ -275,7 +308,7 @@ def _report_stale(path, skip=None):
         )
     if old:
         parts.append(
-            f"a previous {path} moved aside by an interrupted --overwrite: "
+            f"a previous {path} moved aside by an interrupted replacement: "
             + ", ".join(str(p) for p in old)
             + (
                 f"; restore it with: mv {shlex.quote(str(old[0]))} {shlex.quote(str(path))}"

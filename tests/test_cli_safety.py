@@ -110,7 +110,7 @@ def test_overwrite_never_deletes_a_directory_that_is_not_a_run(tmp_path, run_dir
     assert snapshot(notarun) == {"notes.txt": b"keep me"}
     # An evaluation is not a run either, nor the other way round.
     assert main(["evaluate", str(run_dir), "--out", str(run_dir), "--overwrite"]) == 2
-    assert "is a keras_gvae run, not a evaluation" in err_line(capsys)
+    assert "is a keras_gvae run, not an evaluation" in err_line(capsys)
     assert (run_dir / "model.keras").is_file()
 
 

@@ -51,7 +51,7 @@ def test_atomic_directory_replaces_only_complete_runs(tmp_path):
     run = tmp_path / "run"
     with atomic_directory(run) as tmp:
         (tmp / "model.keras").write_text("v1")
-    with pytest.raises(FileExistsError, match="pass --overwrite"):
+    with pytest.raises(FileExistsError, match="pass overwrite=True"):
         with atomic_directory(run):
             pass
     with pytest.raises(KeyboardInterrupt):
@@ -127,7 +127,7 @@ def test_overwrite_replaces_only_a_marked_keras_gvae_directory_of_the_same_kind(
     with atomic_directory(run) as tmp:
         (tmp / "model.keras").write_text("v1")
     assert marker_kind(run) == "run"
-    with pytest.raises(OutputExistsError, match="is a keras_gvae run, not a evaluation"):
+    with pytest.raises(OutputExistsError, match="is a keras_gvae run, not an evaluation"):
         with atomic_directory(run, overwrite=True, kind="evaluation"):
             pass
     assert (run / "model.keras").read_text() == "v1"
@@ -201,23 +201,40 @@ def test_stale_partials_of_a_killed_writer_are_reported_with_how_to_remove_them(
 
 
 def test_dot_names_the_directory_itself(tmp_path, monkeypatch):
-    from keras_gvae.io import OutputExistsError
-
     run = tmp_path / "run"
     with atomic_directory(run) as tmp:
         (tmp / "model.keras").write_text("v1")
-    (tmp_path / "mine").mkdir()
-    (tmp_path / "mine" / "notes.txt").write_text("mine")
-    monkeypatch.chdir(tmp_path / "mine")
-    with pytest.raises(OutputExistsError, match="not a keras_gvae run"):
-        with atomic_directory(".", overwrite=True):
-            pass
-    monkeypatch.chdir(run)
-    with atomic_directory(".", overwrite=True) as tmp:
+    (tmp_path / "x" / "y").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "x" / "y")
+    with atomic_directory("../../run/sub/..", overwrite=True) as tmp:
         (tmp / "model.keras").write_text("v2")
     assert (run / "model.keras").read_text() == "v2"
-    assert (tmp_path / "mine" / "notes.txt").read_text() == "mine"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "run"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "x"]
+
+
+@pytest.mark.parametrize("where", ["empty", "mine", "run"])
+def test_the_working_directory_and_its_parents_are_never_an_output(tmp_path, monkeypatch, where):
+    from keras_gvae.io import OutputExistsError
+
+    here = tmp_path / where
+    if where == "run":
+        with atomic_directory(here) as tmp:
+            (tmp / "model.keras").write_text("v1")
+    else:
+        here.mkdir()
+    if where == "mine":
+        (here / "notes.txt").write_text("mine")
+    before = sorted(p.name for p in here.iterdir())
+    monkeypatch.chdir(here)
+    for name in (".", str(here), "sub/.."):
+        with pytest.raises(OutputExistsError, match="is the current directory"):
+            with atomic_directory(name, overwrite=True):
+                pass
+    with pytest.raises(OutputExistsError, match="is a parent of the current directory"):
+        with atomic_directory("..", overwrite=True):
+            pass
+    assert sorted(p.name for p in here.iterdir()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [where]
 
 
 def test_a_writer_with_the_same_resume_key_takes_over_the_kept_partial(tmp_path):

@@ -59,13 +59,16 @@ def build_parser():
             name, help=module.HELP, description=module.HELP, formatter_class=HelpFormatter
         )
         module.add_arguments(command)
-        command.set_defaults(run=module.run)
+        command.set_defaults(run=module.run, command_parser=command)
     return parser
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # named with the command's usage, not the top level's
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     args.argv = argv
     prefix = f"gvae {args.command}"
     with _sigterm_as_interrupt(), _one_line_warnings(prefix):
@@ -82,7 +85,7 @@ def main(argv=None):
             if not isinstance(err, expected_errors()):
                 raise
             print(
-                f"{prefix}: error: {one_line(err)}{_flag_note(err)}{_kept_note(err)}",
+                f"{prefix}: error: {spell_flags(one_line(err), err)}{_kept_note(err)}",
                 file=sys.stderr,
             )
             return EXIT_ERROR
@@ -114,16 +117,42 @@ def one_line(err):
 
 
 # Parameters whose flag is not ``--`` + the name with dashes.
-FLAGS = {"model_kwargs": "--model-arg"}
+FLAGS = {"model_kwargs": "--model-arg", "representative_data": "--images"}
 
 
-def _flag_note(err):
-    """`` (--flag)`` for a `keras_gvae.errors.ParameterError`: the library names the
-    parameter, the user typed the flag."""
-    parameter = getattr(err, "parameter", None)
-    if not isinstance(parameter, str):
-        return ""
-    return f" ({FLAGS.get(parameter, '--' + parameter.replace('_', '-'))})"
+def spell_flags(text, err):
+    """``text``, the message of ``err``, with the parameters ``err`` names (its
+    ``parameter``, see `keras_gvae.errors.ParameterError`) written as the flags the user
+    typed: ``overwrite=True`` -> ``--overwrite``, ``learning_rate=inf`` -> ``--learning-rate
+    inf``, ``data_dir=`` -> ``--data-dir``, a model argument ``content_beta='abc'`` ->
+    ``--model-arg content_beta='abc'``. A parameter not written so is named at the end,
+    `` (--flag)``."""
+    import re
+
+    from keras_gvae.errors import parameters_of
+
+    within = getattr(err, "within", None)
+    unnamed = []
+    for parameter in parameters_of(err):
+        if within:
+            flag, joiner = f"{FLAGS.get(within, _dashed(within))} {parameter}", "="
+        else:
+            flag, joiner = FLAGS.get(parameter, _dashed(parameter)), " "
+
+        def flagged(match, flag=flag, joiner=joiner):
+            if match.group(1) or not match.group(2):  # name=True, or a bare name=
+                return flag
+            return flag + joiner + match.group(2)
+
+        pattern = rf"(?<![\w.-]){re.escape(parameter)}=(True\b)?([^\s,;)]*)"
+        text, found = re.subn(pattern, flagged, text)
+        if not found:
+            unnamed.append(flag)
+    return text + "".join(f" ({flag})" for flag in unnamed)
+
+
+def _dashed(parameter):
+    return "--" + parameter.replace("_", "-")
 
 
 def _kept_note(err):
@@ -136,6 +165,11 @@ def _kept_note(err):
     if (Path(kept) / "backup").is_dir():  # a run's training backups (training.BACKUP)
         if isinstance(err, _non_finite_loss_error()):
             return f" (nothing was deleted: the unfinished run is kept in {kept})"
+        if (Path(kept) / "model.keras").exists():  # trained; a later step failed
+            return (
+                f" (nothing was deleted: the trained run is kept in {kept}, with its "
+                "model.keras; the same command goes on from it)"
+            )
         return (
             f" (nothing was deleted: the unfinished run is kept in {kept}; the same command "
             f"goes on from its last backup, as does gvae train --resume {_quote(kept)})"

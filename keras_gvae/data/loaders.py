@@ -41,8 +41,10 @@ class DatasetNotFoundError(DatasetError, FileNotFoundError):
 class TFDSUnavailableError(DatasetError):
     """``tensorflow_datasets`` could not download or prepare a dataset (e.g. offline machine).
 
-    The message says which local files ``data_dir=`` (CLI: ``--data-dir``) would read instead.
+    The message says which local files ``data_dir=`` would read instead.
     """
+
+    parameter = "data_dir"  # named in the message (see keras_gvae.errors.ParameterError)
 
 
 @dataclasses.dataclass
@@ -208,7 +210,7 @@ def tfds_load(
         raise TFDSUnavailableError(
             f"tensorflow_datasets could not load or prepare {tfds_name!r} split {split!r} "
             f"({type(err).__name__}: {err}).{looked} Without network access, pass "
-            f"data_dir= (CLI: --data-dir) pointing at a folder holding {expected}."
+            f"data_dir= pointing at a folder holding {expected}."
         ) from err
 
 

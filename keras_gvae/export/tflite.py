@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 import statistics
@@ -213,6 +214,8 @@ def export_tflite_decoder(
             "error 0.35-0.6). Use quantize='dynamic' or 'float16' (the sub-decoder is tens of KB)."
         )
     render = renderers[which]
+    if which == "main":  # without decode's NaN check: TFLite builtins have no Assert op
+        render = functools.partial(model.decode, validate=False)
     part = "decoder" if which == "main" else f"{which}_decoder"
     latent_dim = int(model.latent_dim)
     rng = np.random.default_rng(seed)
@@ -287,10 +290,13 @@ def export_tflite_encoder(
     if representative_data is not None:
         images = _images(model, representative_data)
     elif quantize == "int8":
-        raise ValueError(
-            "int8 quantization of the encoder needs representative_data: real images shaped "
-            f"(N, {', '.join(map(str, shape))}) (a few hundred) to calibrate the activation "
-            "ranges (on the command line: --images FILE.npy)"
+        from keras_gvae.errors import ParameterError
+
+        raise ParameterError(
+            "representative_data",
+            "int8 quantization of the encoder needs representative_data=, real images shaped "
+            f"(N, {', '.join(map(str, shape))}) (a few hundred), to calibrate the activation "
+            "ranges",
         )
     rng = np.random.default_rng(seed)
     verify = images[:256] if images is not None else rng.random((NUM_VERIFY, *shape), np.float32)

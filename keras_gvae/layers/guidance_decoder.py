@@ -43,6 +43,14 @@ def centred_blob_logits(image_shape, width=CENTRED_BLOB_WIDTH, logit=CENTRED_BLO
 
 def transform_parameter_names(transforms):
     """Names of the deformation units for ``transforms``, in latent order."""
+    from keras_gvae.errors import ParameterError
+
+    if isinstance(transforms, str):  # not a tuple of its letters
+        raise ParameterError(
+            "transforms",
+            f"transforms={transforms!r}: expected a list of names from "
+            f'{tuple(TRANSFORM_PARAMETERS)}, e.g. ["scale", "rotation"]',
+        )
     transforms = tuple(transforms)
     unknown = [t for t in transforms if t not in TRANSFORM_PARAMETERS]
     if (
@@ -51,9 +59,11 @@ def transform_parameter_names(transforms):
         or len(set(transforms)) != len(transforms)
         or {"scale", "uniform_scale"} <= set(transforms)
     ):
-        raise ValueError(
-            f"transforms must be a non-empty subset of {tuple(TRANSFORM_PARAMETERS)} without "
-            f"repeats and with at most one of 'scale' and 'uniform_scale'; got {transforms!r}"
+        raise ParameterError(
+            "transforms",
+            f"transforms={list(transforms)!r}: expected a non-empty subset of "
+            f"{tuple(TRANSFORM_PARAMETERS)} without repeats and with at most one of 'scale' "
+            "and 'uniform_scale'",
         )
     # Always in canonical order, so the latent layout does not depend on how they are listed.
     return tuple(

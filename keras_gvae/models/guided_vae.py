@@ -109,8 +109,8 @@ class GuidedVAE(VAE):
     ):
         super().__init__(input_shape=input_shape, latent_dim=latent_dim, **kwargs)
         # === Config ===
+        self.parameter_names = transform_parameter_names(transforms)
         self.transforms = tuple(transforms)
-        self.parameter_names = transform_parameter_names(self.transforms)
         self.num_deformation = len(self.parameter_names)
         if self.latent_dim <= self.num_deformation:
             raise ValueError(
@@ -267,8 +267,11 @@ def _content_beta(value):
         return value
     number = None if isinstance(value, bool) else _as_float(value)
     if number is None or not (math.isfinite(number) and number >= 0):
-        raise ValueError(
-            f"content_beta must be None, a finite number >= 0 or a schedule; got {value!r}"
+        from keras_gvae.errors import ParameterError
+
+        raise ParameterError(
+            "content_beta",
+            f"content_beta={value!r}: expected None, a finite number >= 0 or a schedule",
         )
     return number
 

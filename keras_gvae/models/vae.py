@@ -281,7 +281,7 @@ class VAE(keras.Model):
     def call(self, inputs, training=None):
         """Deterministic reconstruction: decodes the posterior mean."""
         z_mean, _ = self.encode(inputs, training=training)
-        return self.decode(z_mean, training=training)
+        return self.decode(z_mean, training=training, validate=False)  # checked as images
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -294,9 +294,13 @@ class VAE(keras.Model):
         training steps and the serving signatures do: NaN or Inf, and for the Bernoulli
         likelihood pixels outside [0, 1], raise ``tf.errors.InvalidArgumentError``.
         ``predict`` and ``call`` follow ``validate_inputs``; set it to False (on a loaded
-        model too) to skip the checks for speed.
+        model too) to skip the checks for speed. An empty batch raises ``ValueError``.
         """
         x = self.check_images(x)
+        if x.shape[0] == 0:
+            raise ValueError(
+                f"{type(self).__name__}.encode got an empty batch (0 images); expected at least one"
+            )
         if self.validate_inputs if validate is None else validate:
             x = self.check_values(x)
         return self._encode_unchecked(x, training=training)
@@ -309,8 +313,17 @@ class VAE(keras.Model):
             raise ValueError(f"z must have shape (batch, {self.latent_dim}); got {tuple(z.shape)}")
         return tf.cast(self.decoder(z, training=training), tf.float32)
 
-    def decode(self, z, training=False):
-        """Images in [0, 1] (the likelihood's mean), shaped (batch, H, W, C)."""
+    def decode(self, z, training=False, validate=None):
+        """Images in [0, 1] (the likelihood's mean), shaped (batch, H, W, C).
+
+        ``validate`` (default: the model's ``validate_inputs``) refuses NaN or Inf codes
+        with ``tf.errors.InvalidArgumentError``, as :meth:`encode` refuses such images.
+        """
+        if self.validate_inputs if validate is None else validate:
+            z = tf.debugging.assert_all_finite(
+                tf.convert_to_tensor(z, dtype=tf.float32),
+                "keras_gvae: the codes contain NaN or Inf values",
+            )
         return tf.sigmoid(self.decode_logits(z, training=training))
 
     def reparameterize(self, z_mean, z_log_var):
@@ -356,6 +369,8 @@ class VAE(keras.Model):
 
     def sample(self, num, seed=None):
         """Decodes ``num`` draws from the prior; numpy (num, H, W, C) in [0, 1]."""
+        if int(num) != num or num < 0:
+            raise ValueError(f"num, the number of samples, must be an integer >= 0; got {num!r}")
         z = keras.random.normal((int(num), self.latent_dim), seed=seed)
         return keras.ops.convert_to_numpy(self.decode(z))
 

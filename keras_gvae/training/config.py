@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from pathlib import Path
 
@@ -95,14 +96,18 @@ class TrainConfig:
             "steps_per_epoch": self.steps_per_epoch >= 1,
             "batch_size": self.batch_size >= 1,
             "latent_dim": self.latent_dim >= 1,
-            "learning_rate": self.learning_rate > 0,
-            "clip_norm": self.clip_norm is None or self.clip_norm > 0,
+            "learning_rate": math.isfinite(self.learning_rate) and self.learning_rate > 0,
+            "clip_norm": self.clip_norm is None
+            or (math.isfinite(self.clip_norm) and self.clip_norm > 0),
             "eval_images": self.eval_images >= 1,
             "backup_every": self.backup_every is None or self.backup_every >= 1,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
-            raise ValueError(f"expected positive values for {', '.join(bad)}")
+            kind = "a finite number" if bad[0] in ("learning_rate", "clip_norm") else "an integer"
+            raise ParameterError(
+                bad[0], f"{bad[0]}={getattr(self, bad[0])!r}: expected {kind} above 0"
+            )
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; got {self.lr_schedule!r}")
         if self.precision not in PRECISIONS:
@@ -139,6 +144,7 @@ class TrainConfig:
                 f"unknown model arguments {unknown} for model {self.model!r}; expected some of "
                 f"{sorted(accepted - reserved)}",
             )
+        _check_model_argument_kinds(self.model, self.model_kwargs)
         _check_data_settings(self)
 
 
@@ -260,6 +266,36 @@ def model_arguments(model):
     return names
 
 
+def _check_model_argument_kinds(model, kwargs):
+    """Each model argument whose constructor default is a bool, a number or a string is one
+    too: a typo is refused here, naming the argument, not deep inside the model."""
+    import inspect
+
+    defaults = {}
+    for cls in reversed(model_registry()[model].__mro__):
+        if cls.__module__.startswith("keras_gvae"):
+            for p in inspect.signature(cls.__init__).parameters.values():
+                if p.kind is p.POSITIONAL_OR_KEYWORD and p.default is not p.empty:
+                    defaults[p.name] = p.default
+    kinds = {
+        bool: ("true or false", lambda v: isinstance(v, bool)),
+        int: ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+        float: (
+            "a finite number",
+            lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
+        ),
+        str: ("a string", lambda v: isinstance(v, str)),
+    }
+    for name, value in kwargs.items():
+        kind = kinds.get(type(defaults.get(name)))
+        if kind is not None and not kind[1](value):
+            raise ParameterError(
+                name,
+                f"{name}={value!r}: expected {kind[0]} (the default is {defaults[name]!r})",
+                within="model_kwargs",
+            )
+
+
 def model_registry():
     """``--model`` name -> model class (`keras_gvae.registry.MODELS`)."""
     return {name: model_entry(name).model_class() for name in MODEL_NAMES}
@@ -274,7 +310,7 @@ def default_run_dir(config):
         path = Path("runs") / name
         if not path.exists() and not (path.parent / f".{name}.lock").exists():
             return path
-    raise OutputExistsError(f"runs/{base}-* are all taken; pass --out")
+    raise OutputExistsError(f"runs/{base}-* are all taken; pass out=", parameter="out")
 
 
 def dataset_name(config):
@@ -315,14 +351,16 @@ def resume_config(run_dir, epochs=None, **settings):
                 f"{run_dir}: expected a finished keras_gvae run (model.keras and {MARKER})"
             )
         if saved.get("slim"):
-            raise ValueError(
-                f"{run_dir}/model.keras was saved with --slim, without optimizer state; "
-                "expected a run saved with it to resume"
+            raise ParameterError(
+                "slim",
+                f"{run_dir}/model.keras was saved with slim=True, without optimizer state; "
+                "expected a run saved with it to resume",
             )
         if epochs is None or epochs <= saved["epochs"]:
-            raise ValueError(
-                f"{run_dir} has trained {saved['epochs']} epochs; expected --epochs above "
-                f"{saved['epochs']} to continue it"
+            raise ParameterError(
+                "epochs",
+                f"{run_dir} has trained {saved['epochs']} epochs; expected epochs=N with N above "
+                f"{saved['epochs']} to continue it",
             )
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     saved = {k: v for k, v in saved.items() if k in fields}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_gvae.errors import ParameterError
 from keras_gvae.io import (
     atomic_directory,
     clear_stale_temporaries,
@@ -179,7 +180,12 @@ def _train_into(config, out, tmp, notify=None):
     train_ds, eval_images, eval_labels, input_shape = data
     needs_labels = model_entry(config.model).needs_labels
     eval_targets = eval_labels.astype(np.float32) if needs_labels else None
-    model = build_model(config, input_shape)
+    try:
+        model = build_model(config, input_shape)
+    except ParameterError as err:
+        if err.parameter in config.model_kwargs and err.within is None:
+            err.within = "model_kwargs"  # a model argument, given as model_kwargs[NAME]
+        raise
     if (
         config.resume
         and not (tmp / BACKUP).exists()
@@ -308,13 +314,15 @@ def _record_failure(config, tmp, guard):
     )
     kept = [f"the last good backup (step {state['steps']})"] if state else []
     kept += [f"{BEST} (held-out loss {best:.4g})"] if best is not None else []
-    raise NonFiniteLossError(
+    err = NonFiniteLossError(
         f"{guard.message()}; "
         + (f"kept {' and '.join(kept)}" if kept else "nothing was backed up before it")
-        + "; try a lower --learning-rate or a --clip-norm",
+        + "; try a lower learning_rate= or a clip_norm=",
         step=step,
         terms=sorted(bad),
     )
+    err.parameter = ("learning_rate", "clip_norm")  # named in the message (errors.ParameterError)
+    raise err
 
 
 def _final_history(histories, csv_path):

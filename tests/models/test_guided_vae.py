@@ -90,7 +90,7 @@ def test_content_beta_round_trips_and_bad_values_are_refused():
     assert clone.content_beta == 3.0
     assert GuidedVAE.from_config(small().get_config()).content_beta is None
     for bad in (-1.0, float("nan")):
-        with pytest.raises(ValueError, match="content_beta must be None, a finite number >= 0"):
+        with pytest.raises(ValueError, match="expected None, a finite number >= 0"):
             small(content_beta=bad)
 
 

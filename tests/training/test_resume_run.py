@@ -22,7 +22,7 @@ def finished(tmp_path_factory):
 
 
 def test_resume_refuses_what_it_cannot_continue(finished, tmp_path):
-    with pytest.raises(ValueError, match="has trained 1 epochs; expected --epochs above 1"):
+    with pytest.raises(ValueError, match="has trained 1 epochs; expected epochs=N with N above 1"):
         resume_config(finished, epochs=1)
     with pytest.raises(ValueError, match="expected a run directory"):
         resume_config(tmp_path)
