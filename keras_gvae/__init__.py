@@ -12,7 +12,11 @@ then loaded on first access.
 import os as _os
 import sys as _sys
 
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's start-up lines (oneDNN, CUDA) are kept off the terminal on import, unless the
+# user chose a TF_CPP_MIN_LOG_LEVEL (or imported TensorFlow first).
+_QUIET = "tensorflow" not in _sys.modules and "TF_CPP_MIN_LOG_LEVEL" not in _os.environ
+if "tensorflow" not in _sys.modules:
+    _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0.dev0"
 
@@ -54,6 +58,10 @@ def __getattr__(name):
 
 
 if not _started_as_gvae():
+    if _QUIET:
+        from keras_gvae._startup import import_tensorflow_quietly
+
+        import_tensorflow_quietly("keras", "tensorflow_probability")
     from keras_gvae import layers, losses, models, presets  # noqa: E402
     from keras_gvae.models import (  # noqa: E402
         VAE,

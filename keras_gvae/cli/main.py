@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import os
 import signal
 import sys
 import threading
@@ -231,29 +230,12 @@ def _one_line_warnings(prefix):
 
 
 def _import_tensorflow_quietly():
-    """Imports TensorFlow and lists its devices with their chatter (CUDA probing on a machine
-    without a GPU, oneDNN notes, printed by C++ before any log level applies) kept off the
-    terminal; shown if this fails."""
-    if "tensorflow" in sys.modules:
-        return
-    import tempfile
+    """Imports TensorFlow with its start-up chatter (CUDA probing on a machine without a GPU,
+    oneDNN notes, printed by C++ before any log level applies) kept off the terminal; shown
+    if this fails."""
+    from keras_gvae._startup import import_tensorflow_quietly
 
-    with tempfile.TemporaryFile() as captured:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        os.dup2(captured.fileno(), 2)
-        try:
-            import tensorflow as tf
-
-            tf.config.list_physical_devices("GPU")  # CUDA's probing, whose failure is logged
-        except BaseException:
-            os.dup2(saved, 2)
-            captured.seek(0)
-            sys.stderr.write(captured.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+    import_tensorflow_quietly()
 
 
 if __name__ == "__main__":
