@@ -233,7 +233,8 @@ register(
     Preset(
         "supervised-shapes",
         "SupervisedGuidedVAE on shapes_binary with attributes is_heart and large, at the "
-        "model's own defaults (saved_models/supervised_shapes; README, 'Pretrained models')",
+        "model's own defaults; a research recipe, not shipped: its model reconstructed a grey "
+        "smear and is_heart at chance (README, 'Pretrained models')",
         {"model": "supervised", "dataset": "shapes_binary", "attributes": ("is_heart", "large")},
     )
 )

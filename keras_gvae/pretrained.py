@@ -13,7 +13,7 @@ The names are read from the folders every time, never from a list in the code.
 Example:
 >>> from keras_gvae.pretrained import list_pretrained, load_pretrained
 >>> list_pretrained()  # doctest: +SKIP
-['guided_mnist', 'guided_shapes', 'supervised_position', 'supervised_shapes']
+['guided_mnist', 'guided_shapes', 'supervised_position']
 >>> model = load_pretrained("guided_shapes")  # doctest: +SKIP
 """
 

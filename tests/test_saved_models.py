@@ -15,9 +15,9 @@ RUNS = sorted(p.name for p in ROOT.iterdir() if (p / "model.keras").exists())
 
 def test_every_documented_model_is_shipped():
     reproduce = (ROOT / "reproduce.sh").read_text()
-    assert RUNS == sorted(
-        ["guided_shapes", "guided_mnist", "supervised_shapes", "supervised_position"]
-    )
+    assert RUNS == sorted(["guided_shapes", "guided_mnist", "supervised_position"])
+    # Not shipped (issue #23): it reconstructed a grey smear and is_heart at chance.
+    assert "--out saved_models/supervised_shapes" not in reproduce
     for name in RUNS:
         assert f"--out saved_models/{name}" in reproduce
         config = json.loads((ROOT / name / "config.json").read_text())

@@ -286,7 +286,7 @@ def test_an_old_style_config_loads_and_trains_identically():
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("name", ["supervised_shapes", "supervised_position"])
+@pytest.mark.parametrize("name", ["supervised_position"])
 def test_the_shipped_supervised_models_restore_their_terms(name):
     saved = json.loads((SAVED / name / "config.json").read_text()).get("model_kwargs", {})
     model = load_model(SAVED / name / "model.keras", compile=False)
