@@ -1,12 +1,11 @@
-"""Closed forms the tests check keras_gvae's TFP-based loss terms against (the model computes
-its KL and likelihoods with ``tfp.distributions``; these write the same quantities out).
+"""Closed forms the model tests check keras_gvae's TFP-based loss terms against (the model
+computes its KL and likelihoods with ``tfp.distributions``; these write the same quantities
+out). They are checked through the models (tests/models), not on their own.
 
 Every per-example term is a sum over latent units or pixels, shape ``(batch,)``.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import tensorflow as tf
@@ -45,31 +44,6 @@ def bernoulli_nll(x, logits):
     """
     x = tf.cast(x, logits.dtype)
     per_pixel = tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits)
-    return tf.reduce_sum(tf.reshape(per_pixel, [tf.shape(x)[0], -1]), axis=-1)
-
-
-def bernoulli_nll_from_probs(x, probs, epsilon=1e-6):
-    """As :func:`bernoulli_nll`, for probabilities (clipped to [eps, 1 - eps])."""
-    probs = tf.clip_by_value(probs, epsilon, 1.0 - epsilon)
-    x = tf.cast(x, probs.dtype)
-    per_pixel = -(x * tf.math.log(probs) + (1.0 - x) * tf.math.log1p(-probs))
-    return tf.reduce_sum(tf.reshape(per_pixel, [tf.shape(x)[0], -1]), axis=-1)
-
-
-def gaussian_nll(x, mean, scale):
-    """Negative Normal(mean, scale) log-likelihood of ``x``, summed over pixels.
-
-    ``sum_i [0.5 ((x_i - m_i) / s)**2 + log s + 0.5 log(2 pi)]``. With
-    ``scale = sqrt(0.5)`` this is the summed squared error plus a constant.
-
-    Returns:
-        float tensor (batch,).
-    """
-    x = tf.cast(x, mean.dtype)
-    scale = tf.cast(scale, mean.dtype)
-    per_pixel = (
-        0.5 * tf.square((x - mean) / scale) + tf.math.log(scale) + 0.5 * math.log(2.0 * math.pi)
-    )
     return tf.reduce_sum(tf.reshape(per_pixel, [tf.shape(x)[0], -1]), axis=-1)
 
 

@@ -83,14 +83,64 @@ def test_guided_loss_adds_weighted_sub_reconstruction_and_orthogonality():
     )
 
 
+def given_code(batch, latent_dim, seed=0):
+    """A LatentCode chosen by the test (not sampled by the model)."""
+    from keras_gvae.models.vae import LatentCode
+
+    rng = np.random.default_rng(seed)
+    z_mean, z_log_var, z = (rng.normal(size=(batch, latent_dim)).astype("float32") for _ in "abc")
+    return LatentCode(tf.constant(z), tf.constant(z_mean), tf.constant(0.5 * z_log_var))
+
+
+def kl_closed_form(z_mean, z_log_var):
+    """KL(N(m, exp(v)) || N(0, I)) per image: 0.5 sum_j (exp(v_j) + m_j^2 - 1 - v_j)."""
+    m, v = np.float64(z_mean), np.float64(z_log_var)
+    return 0.5 * np.sum(np.exp(v) + m**2 - 1.0 - v, axis=1)
+
+
+@pytest.mark.parametrize("binary", [True, False], ids=["binary", "grey"])
+def test_bernoulli_reconstruction_term_is_the_summed_pixel_log_likelihood(binary):
+    model = VAE(input_shape=(28, 28, 1), latent_dim=4, beta=3.0, seed=0)
+    rng = np.random.default_rng(1)
+    x = rng.random((5, 28, 28, 1)).astype("float32")
+    x = (x > 0.5).astype("float32") if binary else x
+    code = given_code(5, 4)
+    terms = model.compute_loss_terms(x, code=code)
+    # -log p(x|z) = -sum over pixels [x log p + (1 - x) log(1 - p)], p the decoded mean of
+    # the given z; averaged over the batch.
+    p = np.float64(keras.ops.sigmoid(model.decode_logits(code.z)))
+    per_image = -np.sum(x * np.log(p) + (1 - x) * np.log1p(-p), axis=(1, 2, 3))
+    np.testing.assert_allclose(terms["reconstruction"], per_image.mean(), rtol=1e-5)
+    kl = kl_closed_form(code.z_mean, code.z_log_var).mean()
+    np.testing.assert_allclose(terms["kl"], kl, rtol=1e-5)
+    np.testing.assert_allclose(terms["loss"], per_image.mean() + 3.0 * kl, rtol=1e-5)
+
+
+def test_gaussian_reconstruction_term_is_the_sum_of_squared_errors_plus_a_constant():
+    model = VAE(input_shape=(28, 28, 1), latent_dim=4, likelihood="gaussian", seed=0)
+    x = np.random.default_rng(2).random((5, 28, 28, 1)).astype("float32")
+    code = given_code(5, 4, seed=3)
+    terms = model.elbo_terms(x, *code)
+    # Normal(mu, sqrt(1/2)) per pixel: (x - mu)^2 + 0.5 log(pi), summed over the D pixels.
+    mu = np.float64(keras.ops.sigmoid(model.decode_logits(code.z)))
+    per_image = np.sum((x - mu) ** 2, axis=(1, 2, 3)) + 28 * 28 * 0.5 * np.log(np.pi)
+    np.testing.assert_allclose(terms["reconstruction"], per_image.mean(), rtol=1e-5)
+    np.testing.assert_allclose(
+        terms["loss"],
+        per_image.mean() + kl_closed_form(code.z_mean, code.z_log_var).mean(),
+        rtol=1e-5,
+    )
+
+
 def test_gaussian_likelihood_uses_the_fixed_scale():
     model = VAE(input_shape=(28, 28, 1), latent_dim=4, likelihood="gaussian", observation_scale=0.2)
     x = np.random.default_rng(0).random((2, 28, 28, 1)).astype("float32")
     means = model.decode(np.zeros((2, 4), "float32"))
+    # Normal(mean, 0.2) per pixel, summed: ((x - m) / 0.2)^2 / 2 + log 0.2 + log(2 pi) / 2.
+    squares = np.sum(((x - np.float64(means)) / 0.2) ** 2, axis=(1, 2, 3))
+    expected = 0.5 * squares + 28 * 28 * (np.log(0.2) + 0.5 * np.log(2 * np.pi))
     np.testing.assert_allclose(
-        -model.observation_distribution(means=means).log_prob(x),
-        closed_forms.gaussian_nll(x, means, 0.2),
-        rtol=1e-5,
+        -model.observation_distribution(means=means).log_prob(x), expected, rtol=1e-5
     )
 
 
