@@ -65,12 +65,6 @@ def add_arguments(parser):
         help="real images (N, H, W, C) in [0, 1]: calibrate int8 (required for "
         "the int8 encoder) and verify the .tflite files on them",
     )
-    parser.add_argument(
-        "--latency-runs",
-        type=positive_int,
-        default=50,
-        help="invocations for the median single-image latency (default: %(default)s)",
-    )
 
 
 def run(args):
@@ -133,7 +127,7 @@ def run(args):
         )
         print(f"wrote SavedModel {out} (signatures: {', '.join(signature_names(model))})")
     reports = []
-    common = {"quantize": quantize, "latency_runs": args.latency_runs, "overwrite": args.overwrite}
+    common = {"quantize": quantize, "overwrite": args.overwrite}
     if args.tflite:
         reports.append(
             export_tflite_decoder(model, args.tflite, representative_data=images, **common)
@@ -176,7 +170,7 @@ def _check_outputs(args, tflite):
 
 
 def _table(reports):
-    header = ("file", "part", "quantize", "size KB", "max abs error", "bound", "latency ms")
+    header = ("file", "part", "quantize", "size KB", "max abs error", "bound")
     rows = [
         (
             str(r.path),
@@ -185,7 +179,6 @@ def _table(reports):
             f"{r.size_bytes / 1024:.1f}",
             f"{r.max_abs_error:.2e}",
             f"{r.error_bound:.2g}",
-            f"{r.latency_ms:.3f}",
         )
         for r in reports
     ]

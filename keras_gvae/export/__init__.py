@@ -5,7 +5,8 @@
   and ``sub_decode`` / ``attributes`` when the model has them.
 - :func:`export_tflite_decoder` and :func:`export_tflite_encoder` write ``.tflite`` files
   (optionally quantized), verified against the Keras model with the LiteRT interpreter,
-  and return an :class:`ExportReport`.
+  and return an :class:`ExportReport`. Timing a ``.tflite`` file and listing its ops are
+  in ``benchmarks/export_tflite.py``.
 """
 
 from keras_gvae.export.saved_model import (
@@ -23,7 +24,6 @@ from keras_gvae.export.tflite import (
     export_tflite_decoder,
     export_tflite_encoder,
     load_interpreter,
-    tflite_ops,
 )
 
 __all__ = [
@@ -39,5 +39,4 @@ __all__ = [
     "model_metadata",
     "read_metadata",
     "signature_names",
-    "tflite_ops",
 ]

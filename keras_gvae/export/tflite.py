@@ -1,4 +1,9 @@
-"""TFLite export of the decoder(s) and the encoder, verified with the LiteRT interpreter."""
+"""TFLite export of the decoder(s) and the encoder, verified with the LiteRT interpreter.
+
+Two jobs: convert (Keras -> SavedModel -> builtin-op flatbuffer) and verify (the file run by
+LiteRT against the Keras model before it is renamed into place). Timing a file and listing its
+ops are benchmarks' jobs: ``benchmarks/export_tflite.py`` (``tflite_latency_ms``, ``tflite_ops``).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,7 @@ import dataclasses
 import functools
 import math
 import re
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import keras
@@ -96,12 +99,9 @@ class ExportReport:
             encoder).
         mean_abs_error: float, the mean absolute difference over the same values.
         error_bound: float, the bound the error was checked against.
-        latency_ms: float, median single-image latency of ``latency_runs`` calls of the
-            LiteRT signature runner (set input, invoke, read output), after warm-up.
         num_verified: int, how many inputs the error was measured on.
         inputs: tuple of the signature's input names.
         outputs: tuple of the signature's output names.
-        ops: tuple of the builtin TFLite op names the model uses, sorted.
     """
 
     path: Path
@@ -111,25 +111,22 @@ class ExportReport:
     max_abs_error: float
     mean_abs_error: float
     error_bound: float
-    latency_ms: float
     num_verified: int
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
-    ops: tuple[str, ...]
 
     def summary(self) -> str:
-        """One line: file, size, error against its bound, latency."""
+        """One line: file, size, error against its bound."""
         return (
             f"{self.path} ({self.part}, quantize={self.quantize or 'none'}): "
             f"{self.size_bytes / 1024:.1f} KB, max abs error {self.max_abs_error:.2e} "
-            f"(bound {self.error_bound:.2g}, {self.num_verified} inputs), "
-            f"latency {self.latency_ms:.3f} ms/image"
+            f"(bound {self.error_bound:.2g}, {self.num_verified} inputs)"
         )
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["path"] = str(self.path)
-        d["inputs"], d["outputs"], d["ops"] = list(self.inputs), list(self.outputs), list(self.ops)
+        d["inputs"], d["outputs"] = list(self.inputs), list(self.outputs)
         return d
 
 
@@ -140,7 +137,6 @@ def export_tflite_decoder(
     representative_data=None,
     which="main",
     error_bound=None,
-    latency_runs=50,
     seed=0,
     overwrite=True,
 ) -> ExportReport:
@@ -181,7 +177,6 @@ def export_tflite_decoder(
         which: the renderer, a key of ``model.decoders()``: "main", or "sub" for the
             GuidedVAE sub-decoder. Defaults to "main".
         error_bound: optional float, overrides ``TFLITE_ERROR_BOUNDS[part][quantize]``.
-        latency_runs: int, invocations for the median single-image latency.
         seed: int, seeds the prior samples.
         overwrite: bool, replace an existing file at ``path`` (never a directory). Defaults
             to True; ``gvae export`` passes its ``--overwrite``.
@@ -241,7 +236,6 @@ def export_tflite_decoder(
         part=part,
         quantize=quantize,
         error_bound=error_bound,
-        latency_runs=latency_runs,
         model=model,
         overwrite=overwrite,
     )
@@ -253,7 +247,6 @@ def export_tflite_encoder(
     quantize=None,
     representative_data=None,
     error_bound=None,
-    latency_runs=50,
     seed=0,
     overwrite=True,
 ) -> ExportReport:
@@ -273,7 +266,6 @@ def export_tflite_encoder(
             for "int8" (calibration); otherwise used (up to 256) for verification, which
             falls back to ``NUM_VERIFY`` uniform-noise images (a weaker check) without it.
         error_bound: optional float, overrides ``TFLITE_ERROR_BOUNDS["encoder"][quantize]``.
-        latency_runs: int, invocations for the median single-image latency.
         seed: int, seeds the noise images.
         overwrite: bool, replace an existing file at ``path``. Defaults to True.
 
@@ -324,7 +316,6 @@ def export_tflite_encoder(
         part="encoder",
         quantize=quantize,
         error_bound=error_bound,
-        latency_runs=latency_runs,
         model=model,
         overwrite=overwrite,
     )
@@ -337,33 +328,6 @@ def normalize_quantize(quantize):
     if quantize not in QUANTIZE_MODES:
         raise ValueError(f"quantize must be one of none, dynamic, float16, int8; got {quantize!r}")
     return quantize
-
-
-def tflite_ops(path_or_bytes) -> tuple[str, ...]:
-    """Sorted names of the builtin ops a ``.tflite`` model uses (custom ops as CUSTOM:<name>)."""
-    try:
-        from ai_edge_litert import schema_py_generated as schema
-    except ImportError:  # pragma: no cover - older LiteRT wheels
-        from tensorflow.lite.python import schema_py_generated as schema
-    data = (
-        bytes(path_or_bytes)
-        if isinstance(path_or_bytes, (bytes, bytearray))
-        else Path(path_or_bytes).read_bytes()
-    )
-    flat = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    ops = set()
-    for code in flat.operatorCodes:
-        # The deprecated 8-bit field saturates at 127 (PLACEHOLDER_FOR_GREATER_OP_CODES).
-        number = max(code.builtinCode, code.deprecatedBuiltinCode)
-        name = names.get(number, str(number))
-        if name == "CUSTOM":
-            custom = (
-                code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode
-            )
-            name = f"CUSTOM:{custom}"
-        ops.add(name)
-    return tuple(sorted(ops))
 
 
 def load_interpreter(path):
@@ -388,15 +352,12 @@ def _export(
     part,
     quantize,
     error_bound,
-    latency_runs,
     model,
     overwrite,
 ):
     if error_bound is None:
         error_bound = TFLITE_ERROR_BOUNDS.get(part, TFLITE_ERROR_BOUNDS["sub_decoder"])[quantize]
     bound = float(error_bound)
-    if int(latency_runs) < 1:
-        raise ValueError(f"latency_runs must be >= 1; got {latency_runs!r}")
     path = Path(path)
     require_litert()
     check_output(path, overwrite=overwrite)  # before the slow conversion
@@ -422,7 +383,6 @@ def _export(
                 "nothing was written. Pass representative_data closer to real use, another "
                 "quantize mode, or a looser error_bound if this is acceptable."
             )
-        latency = _median_latency_ms(runner, input_name, verify[:1], int(latency_runs))
         del runner, interpreter
     return ExportReport(
         path=path,
@@ -432,11 +392,9 @@ def _export(
         max_abs_error=error,
         mean_abs_error=total / max(count, 1),
         error_bound=bound,
-        latency_ms=latency,
         num_verified=len(verify),
         inputs=tuple(details["inputs"]),
         outputs=tuple(sorted(details["outputs"])),
-        ops=tflite_ops(content),
     )
 
 
@@ -476,18 +434,6 @@ def _convert(model, fn, input_spec, quantize, calibration, input_name, part):
                 f"TFLite conversion of the {part} (quantize={quantize or 'none'}) with the "
                 f"builtin op set only failed; {named}.\nConverter: {str(err)[-2000:]}"
             ) from err
-
-
-def _median_latency_ms(runner, input_name, one, runs):
-    one = np.ascontiguousarray(one, np.float32)
-    for _ in range(3):
-        runner(**{input_name: one})
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        runner(**{input_name: one})
-        times.append(time.perf_counter() - start)
-    return 1000.0 * statistics.median(times)
 
 
 def _images(model, data):

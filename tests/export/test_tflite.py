@@ -14,13 +14,18 @@ from keras_gvae.export import (
     export_tflite_decoder,
     export_tflite_encoder,
     load_interpreter,
-    tflite_ops,
 )
 from tests.export.tiny_models import shape_images
+from tests.helpers import load_benchmark
 
 pytest.importorskip(
     "ai_edge_litert", reason="the LiteRT interpreter (ai-edge-litert) runs .tflite files"
 )
+
+
+def tflite_ops(path):
+    """The builtin ops of a .tflite file (listing them is a benchmark's job, not the library's)."""
+    return load_benchmark("export_tflite").tflite_ops(path)
 
 
 def litert_error(path, input_name, inputs, expected):
@@ -36,17 +41,16 @@ def test_decoder_within_its_bound_in_every_mode(tmp_path, trained_vae, quantize)
     model = trained_vae
     images = shape_images(64, 32, seed=5)
     path = tmp_path / "decoder.tflite"
-    report = export_tflite_decoder(
-        model, path, quantize=quantize, representative_data=images, latency_runs=5
-    )
+    report = export_tflite_decoder(model, path, quantize=quantize, representative_data=images)
     bound = TFLITE_ERROR_BOUNDS["decoder"][quantize]
     assert report.path == path and report.size_bytes == path.stat().st_size
     assert report.quantize == quantize and report.part == "decoder"
     assert report.error_bound == bound and 0 <= report.max_abs_error <= bound
-    assert report.mean_abs_error <= report.max_abs_error and report.latency_ms > 0
+    assert report.mean_abs_error <= report.max_abs_error
     assert report.inputs == ("z",) and report.outputs == ("image",)
     assert report.num_verified == 64 + 64
-    assert not any(op.startswith("CUSTOM") for op in report.ops)
+    ops = tflite_ops(path)
+    assert not any(op.startswith("CUSTOM") for op in ops), ops
     # Independently: prior samples and encoded real images, through the file on disk.
     z = np.concatenate(
         [np.random.default_rng(9).standard_normal((16, 4)), model.encode(images[:16])[0].numpy()]
@@ -55,7 +59,7 @@ def test_decoder_within_its_bound_in_every_mode(tmp_path, trained_vae, quantize)
     if quantize is None:
         assert report.max_abs_error <= 1e-5
     if quantize == "int8":
-        assert "QUANTIZE" in report.ops and "DEQUANTIZE" in report.ops
+        assert "QUANTIZE" in ops and "DEQUANTIZE" in ops
     assert list(tmp_path.iterdir()) == [path]
 
 
@@ -64,9 +68,7 @@ def test_encoder_within_its_bound_in_every_mode(tmp_path, trained_vae, quantize)
     model = trained_vae
     images = shape_images(96, 32, seed=6)
     path = tmp_path / "encoder.tflite"
-    report = export_tflite_encoder(
-        model, path, quantize=quantize, representative_data=images[:64], latency_runs=5
-    )
+    report = export_tflite_encoder(model, path, quantize=quantize, representative_data=images[:64])
     bound = TFLITE_ERROR_BOUNDS["encoder"][quantize]
     assert report.part == "encoder" and report.max_abs_error <= bound
     assert report.inputs == ("x",) and report.outputs == ("z_log_var", "z_mean")
@@ -99,7 +101,6 @@ def test_sub_decoder_converts_with_builtin_ops_only(tmp_path, trained_guided, qu
         quantize=quantize,
         which="sub",
         representative_data=shape_images(32, 28),
-        latency_runs=5,
     )
     assert report.part == "sub_decoder"
     assert report.max_abs_error <= TFLITE_ERROR_BOUNDS["sub_decoder"][quantize]
@@ -112,8 +113,11 @@ def test_sub_decoder_converts_with_builtin_ops_only(tmp_path, trained_guided, qu
 
 
 def test_guided_main_decoder_unquantized_matches(tmp_path, trained_guided):
-    report = export_tflite_decoder(trained_guided, tmp_path / "d.tflite", latency_runs=3)
+    path = tmp_path / "d.tflite"
+    report = export_tflite_decoder(trained_guided, path)
     assert report.max_abs_error <= 1e-5
+    # The benchmark times the written file through the same LiteRT signature.
+    assert load_benchmark("export_tflite").tflite_latency_ms(path, runs=3) > 0
 
 
 def test_int8_sub_decoder_is_refused(tmp_path, trained_guided):
@@ -146,7 +150,7 @@ def test_on_device_example_decodes_without_tensorflow(tmp_path, trained_guided):
 
     model = trained_guided
     path = tmp_path / "decoder.tflite"
-    export_tflite_decoder(model, path, quantize="float16", latency_runs=1)
+    export_tflite_decoder(model, path, quantize="float16")
     script = Path(__file__).resolve().parents[2] / "examples" / "tflite_decode.py"
     png = tmp_path / "unit2.png"
     code = textwrap.dedent(
