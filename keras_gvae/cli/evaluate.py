@@ -71,7 +71,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from keras_gvae.evaluation.suite import Settings, evaluate_model, select
+    from keras_gvae.evaluation_run import Settings, evaluate_model, select
     from keras_gvae.io import atomic_directory, check_output, write_json
     from keras_gvae.saving import load_model, resolve_model_path
 

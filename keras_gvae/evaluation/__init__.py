@@ -3,7 +3,9 @@
 Metrics are pure functions of codes and factors (or of a ``GroundTruthData`` and a
 representation function) and never import model code; only ``callback`` imports Keras.
 ``plot_mi_matrix`` (matplotlib) and ``DisentanglementCallback`` (Keras) are loaded on
-first access.
+first access. ``evaluate_disentanglement`` runs several metrics on one representation;
+running every evaluation of ``gvae evaluate`` on a trained model (which needs the datasets
+and the registry) is ``keras_gvae.evaluation_run.evaluate_model``, outside this package.
 
 Example:
 >>> from keras_gvae.evaluation import evaluate_disentanglement
@@ -19,7 +21,7 @@ from keras_gvae.evaluation.dci import (
     disentanglement,
     importance_matrix_gbt,
 )
-from keras_gvae.evaluation.evaluate import METRICS, evaluate_disentanglement
+from keras_gvae.evaluation.disentanglement import METRICS, evaluate_disentanglement
 from keras_gvae.evaluation.factor_vae import factor_vae_score
 from keras_gvae.evaluation.few_shot import few_shot_accuracy
 from keras_gvae.evaluation.mig import mig, mig_from_ground_truth, mig_per_factor
@@ -48,7 +50,6 @@ from keras_gvae.evaluation.utils import (
 _LAZY = {
     "plot_mi_matrix": "keras_gvae.evaluation.plots",
     "DisentanglementCallback": "keras_gvae.evaluation.callback",
-    "evaluate_model": "keras_gvae.evaluation.suite",
 }
 
 

@@ -1,5 +1,9 @@
 """`evaluate_model`: every evaluation of ``gvae evaluate`` on a trained model, as a function.
 
+The application layer above `keras_gvae.evaluation` (pure metrics of codes and factors): it
+loads the dataset, encodes it with the model and runs the metric groups, as
+`keras_gvae.training` runs ``gvae train``.
+
 The groups: the disentanglement metrics on the dataset's ground-truth factors (and the
 mutual-information picture), linear and k-NN probes of the labels, few-shot classification,
 Lake's Omniglot one-shot runs, the supervised model's attribute control, and the negative
@@ -12,7 +16,7 @@ own, read as the run read it: ``Settings.load_options``); a folder's labels are 
 sub-folders, if it has them.
 
 Example:
->>> from keras_gvae.evaluation.suite import Settings, evaluate_model
+>>> from keras_gvae.evaluation_run import Settings, evaluate_model
 >>> settings = Settings(num_train=2000)
 >>> scores = evaluate_model(model, "shapes", "mig,probes", settings)  # doctest: +SKIP
 """

@@ -1,11 +1,11 @@
-"""keras_gvae.evaluation.suite: gvae evaluate's groups as a library function."""
+"""keras_gvae.evaluation_run: gvae evaluate's groups as a library function."""
 
 import numpy as np
 import pytest
 
 from keras_gvae.errors import ParameterError
 from keras_gvae.evaluation import METRICS
-from keras_gvae.evaluation.suite import GROUPS, Settings, evaluate_model, select
+from keras_gvae.evaluation_run import GROUPS, Settings, evaluate_model, select
 
 
 def test_select_parses_groups_and_metric_names():
