@@ -250,7 +250,7 @@ def measure_run(spec, seed, args, gtd):
     if {k: saved.get(k) for k in ours} != ours or saved.get("model_kwargs") != config.model_kwargs:
         raise SystemExit(f"{run} was not trained with the settings of {spec.label!r}, seed {seed}")
     model = keras.saving.load_model(run / "model.keras")
-    if model.optimizer is None:  # a --slim run: evaluate needs a compiled model
+    if getattr(model, "optimizer", None) is None:  # a --slim run: evaluate needs compile()
         model.compile(optimizer="adam")
     curve_path = Path(args.out) / "runs" / f"{slug(spec.label)}-s{seed}" / "curve.jsonl"
     rows = (
