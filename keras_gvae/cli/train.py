@@ -251,10 +251,9 @@ def run(args):
         for name in presets.list_presets():
             print(presets.describe(name) + "\n")
         return 0
-    given = _given_flags(args.argv)
     if args.resume:
-        return _resume(args, given)
-    out = train(config_from_args(args, given), notify=_print_note)
+        return _resume(args, typed_flags(args.argv))
+    out = train(config_from_args(args), notify=_print_note)
     if out is None:
         return _worker_done()
     metrics = read_metrics(out)
@@ -263,27 +262,17 @@ def run(args):
     return 0
 
 
-def config_from_args(args, given=None):
-    """The :class:`keras_gvae.training.TrainConfig` that ``gvae train`` ``args`` stand for:
-    the preset named (or registered for ``--model`` on ``--dataset``), with the recipe flags
-    written on the command line (``given``, default: read from ``args.argv``) over it."""
-    from keras_gvae import presets
+def config_from_args(args):
+    """The :class:`keras_gvae.training.TrainConfig` that ``gvae train`` ``args`` stand for.
+
+    The preset named (or registered for ``--model`` on ``--dataset``) gives the parser its
+    defaults, and ``args.argv`` is parsed again with them: a flag typed beside the preset
+    wins, and ``--model-arg`` adds to (or replaces one of) the preset's model arguments."""
     from keras_gvae.training import TrainConfig
 
-    given = _given_flags(args.argv) if given is None else given
+    args, preset = _with_preset_defaults(args)
     settings = {field: getattr(args, flag) for flag, field in RECIPE_FLAGS.items()}
     settings["model_kwargs"] = dict(args.model_arg)
-    preset = args.preset
-    if preset is None:
-        preset = presets.default_preset(args.model, args.dataset)
-    elif preset == "none":
-        preset = None
-    if preset is not None:
-        presets.get_preset(preset)  # an unknown name fails here, before any work
-        overrides = {
-            f: v for flag, f in RECIPE_FLAGS.items() if flag in given for v in [settings[f]]
-        }
-        settings = presets.merged_settings(preset, overrides)
     return TrainConfig(
         **settings,
         preset=preset,
@@ -300,6 +289,31 @@ def config_from_args(args, given=None):
         strategy=args.strategy,
         tensorboard=args.tensorboard,
     )
+
+
+def _with_preset_defaults(args):
+    """``(args, preset)``: the preset ``args`` choose (None for ``--preset none`` or when no
+    recipe is registered for ``--model`` on ``--dataset``) and ``args.argv`` parsed by
+    ``args.command_parser`` with the preset's settings as its defaults."""
+    from keras_gvae import presets
+
+    preset = args.preset
+    if preset is None:
+        preset = presets.default_preset(args.model, args.dataset)
+    elif preset == "none":
+        preset = None
+    if preset is None:
+        return args, None
+    settings = presets.get_preset(preset).settings  # an unknown name fails here
+    flags = {field: flag for flag, field in RECIPE_FLAGS.items()}
+    defaults = {flags[field]: value for field, value in settings.items()}
+    # --model-arg appends to its default: the preset's arguments, then the typed ones.
+    defaults["model_arg"] = list(settings.get("model_kwargs", {}).items())
+    parser = args.command_parser
+    parser.set_defaults(**defaults)
+    again = parser.parse_args(args.argv[1:])  # argv[0] is the command, "train"
+    again.argv = args.argv
+    return again, preset
 
 
 def _resume(args, given):
@@ -345,18 +359,21 @@ def _worker_done():
     return 0
 
 
-def _given_flags(argv):
-    """Destinations of the options written on the command line (``--epochs 3`` -> epochs)."""
-    names = set()
-    for token in argv:
-        if token == "--":
-            break
-        if token.startswith("--"):
-            name = token[2:].split("=", 1)[0].replace("-", "_")
-            # argparse accepts unambiguous prefixes (--epo 3): name the flag they stand for.
-            matches = [f for f in RECIPE_FLAGS if f.startswith(name)]
-            names.add(matches[0] if name not in RECIPE_FLAGS and len(matches) == 1 else name)
-    return names
+def typed_flags(argv):
+    """Destinations of the options typed in ``argv`` (``gvae train --epochs 3`` -> epochs),
+    as argparse reads them (``--epo 3`` included): with every default None, an option is
+    typed when its value is not (no flag of gvae train reads a typed value as None)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    parser.set_defaults(**dict.fromkeys(vars(parser.parse_args([]))))
+    typed, _ = parser.parse_known_args(argv)  # the command's name, "train", is left over
+    return {dest for dest, value in vars(typed).items() if value is not None}
+
+
+# The name tests/test_presets.py imports (it asks which recipe flags reproduce.sh types).
+_given_flags = typed_flags
 
 
 def _command_line(argv):
