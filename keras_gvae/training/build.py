@@ -8,13 +8,14 @@ import dataclasses
 import numpy as np
 
 from keras_gvae.errors import ParameterError
-from keras_gvae.registry import dataset_entry, model_entry
+from keras_gvae.registry import dataset_entry
 from keras_gvae.training.config import (
     LR_SCHEDULES,
     STRATEGIES,
     image_size_problem,
     is_folder,
     model_registry,
+    resolve,
 )
 
 # The size a folder's images are resized to when the files leave it open (mixed sizes, or
@@ -175,7 +176,8 @@ def training_data(config, notify=None):
     are missing), that sample too, and ``notify`` says so.
     """
     config = resolve_data(config, notify)
-    attributes = list(config.attributes) if model_entry(config.model).needs_labels else None
+    names = resolve(config).label_names
+    attributes = None if names is None else list(names)
     train = make_pipeline(config, config.seed, config.batch_size, attributes)
     if train.cardinality() == 0:
         raise ParameterError(
@@ -277,9 +279,8 @@ def _build_model(config, input_shape):
     import keras
 
     cls = model_registry()[config.model]
-    kwargs = (
-        {"attributes": list(config.attributes)} if model_entry(config.model).needs_labels else {}
-    )
+    names = resolve(config).label_names
+    kwargs = {} if names is None else {"attributes": list(names)}
     kwargs.update(config.model_kwargs)
     model = cls(
         input_shape=input_shape,

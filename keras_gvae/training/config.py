@@ -116,18 +116,10 @@ class TrainConfig:
             raise ValueError(f"strategy must be one of {STRATEGIES}; got {self.strategy!r}")
         if self.model not in MODEL_NAMES:
             raise ValueError(f"model must be one of {MODEL_NAMES}; got {self.model!r}")
-        if self.beta is None:
-            self.beta = model_entry(self.model).default_beta
         if isinstance(self.attributes, str):
             self.attributes = tuple(a.strip() for a in self.attributes.split(",") if a.strip())
-        if model_entry(self.model).needs_labels and not self.attributes:
-            raise ParameterError(
-                "attributes",
-                f"model {self.model!r} needs attributes, the names of its labelled attributes "
-                "(for shapes, e.g. is_heart,right_half; for celeb_a, e.g. Smiling,Male)",
-            )
-        if self.likelihood is None:
-            self.likelihood = dataset_entry(self.dataset).likelihood
+        resolved = resolve(self)
+        self.beta, self.likelihood = resolved.beta, resolved.likelihood
         self.model_kwargs = dict(self.model_kwargs or {})
         reserved = {"input_shape", "latent_dim", "beta", "likelihood", "seed", "attributes"}
         clash = sorted(reserved & set(self.model_kwargs))
@@ -146,6 +138,53 @@ class TrainConfig:
             )
         _check_model_argument_kinds(self.model, self.model_kwargs)
         _check_data_settings(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Resolved:
+    """What a recipe's model and dataset names imply (`resolve`).
+
+    Args:
+        beta: float, the KL weight: the recipe's, else the model's default.
+        likelihood: str, the decoder's likelihood: the recipe's, else the dataset's.
+        label_names: tuple of str, the named attributes the model trains on (its labels,
+            the recipe's ``attributes``), or None for a model that trains on images alone.
+    """
+
+    beta: float
+    likelihood: str
+    label_names: tuple[str, ...] | None
+
+    @property
+    def needs_labels(self) -> bool:
+        return self.label_names is not None
+
+
+def resolve(recipe) -> Resolved:
+    """The values a recipe (a `TrainConfig`, or anything with its ``model``, ``dataset``,
+    ``beta``, ``likelihood`` and ``attributes``) leaves to its model and dataset, read from
+    keras_gvae.registry in this one place: the default beta and likelihood, and whether the
+    model trains on labels.
+
+    Raises:
+        ParameterError: the model trains on labels and ``attributes`` names none.
+    """
+    model = model_entry(recipe.model)
+    beta = model.default_beta if recipe.beta is None else recipe.beta
+    likelihood = recipe.likelihood
+    if likelihood is None:
+        likelihood = dataset_entry(recipe.dataset).likelihood
+    label_names = None
+    if model.needs_labels:
+        if not recipe.attributes:
+            raise ParameterError(
+                "attributes",
+                f"model {recipe.model!r} needs attributes, the names of its labelled "
+                "attributes (for shapes, e.g. is_heart,right_half; for celeb_a, e.g. "
+                "Smiling,Male)",
+            )
+        label_names = tuple(recipe.attributes)
+    return Resolved(beta, likelihood, label_names)
 
 
 # The networks of keras_gvae.models.backbones take 28x28 images, or heights and widths
@@ -214,7 +253,7 @@ def _check_data_settings(config):
             f"expected held_out, the fraction of a folder's images set aside, between 0 and 1; "
             f"got {config.held_out!r}",
         )
-    if folder and model_entry(config.model).needs_labels:
+    if folder and resolve(config).needs_labels:
         raise ParameterError(
             "model",
             f"model {config.model!r} trains on named binary attributes (shapes, celeb_a); "

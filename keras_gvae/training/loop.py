@@ -20,10 +20,9 @@ from keras_gvae.io import (
     save_model_atomic,
     write_json,
 )
-from keras_gvae.registry import model_entry
 from keras_gvae.training.build import build_model, distribution_strategy, training_data
 from keras_gvae.training.card import model_card, slim_copy
-from keras_gvae.training.config import TrainConfig, default_run_dir, resume_key
+from keras_gvae.training.config import TrainConfig, default_run_dir, resolve, resume_key
 
 
 def train(config: TrainConfig, notify=None) -> Path:
@@ -178,7 +177,7 @@ def _train_into(config, out, tmp, notify=None):
     data = training_data(config, notify or _print_note)
     config = data.config  # with a folder's settings decided, as config.json records them
     train_ds, eval_images, eval_labels, input_shape = data
-    needs_labels = model_entry(config.model).needs_labels
+    needs_labels = resolve(config).needs_labels
     eval_targets = eval_labels.astype(np.float32) if needs_labels else None
     try:
         model = build_model(config, input_shape)
