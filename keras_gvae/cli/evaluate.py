@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -74,12 +73,12 @@ def run(args):
     from keras_gvae.evaluation_run import Settings, evaluate_model, select
     from keras_gvae.io import atomic_directory, check_output, write_json
     from keras_gvae.saving import load_model, resolve_model_path
+    from keras_gvae.training.run_dir import RunDirectory
 
     model_path = resolve_model_path(args.model)
     run_dir = model_path.parent
-    config = {}
-    if (run_dir / "config.json").is_file():
-        config = json.loads((run_dir / "config.json").read_text())
+    run = RunDirectory(run_dir)
+    config = run.config() if (run_dir / run.CONFIG).is_file() else {}
     dataset = args.dataset or config.get("dataset") or "shapes"
     if args.data_dir is None and args.dataset is None:
         args.data_dir = config.get("data_dir")
@@ -104,14 +103,12 @@ def run(args):
             tmp / "metrics.json",
             {"model": str(model_path), "dataset": dataset, "metrics": results, "skipped": skipped},
         )
-    card = run_dir / "MODEL_CARD.md"
-    if args.out is None and model_path.name == "model.keras" and card.is_file():
+    if args.out is None and model_path.name == "model.keras" and (run_dir / run.CARD).is_file():
         # The run's own evaluation: its model card states the metrics.
-        from keras_gvae.io import write_text
         from keras_gvae.training.card import with_evaluation
 
         command = "gvae " + shlex.join(getattr(args, "argv", None) or ["evaluate", args.model])
-        write_text(card, with_evaluation(card.read_text(), results, command))
+        run.write_card(with_evaluation(run.card(), results, command))
     _print_table(results, sys.stdout)
     for group, why in skipped.items():
         print(f"skipped {group}: {why}")

@@ -3,7 +3,6 @@ held-out images of the dataset a run was trained on."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -74,13 +73,12 @@ def check_image(model, image):
 def run_config(model_path):
     """The ``config.json`` of the run directory holding ``model_path`` (a run directory or
     its model file), or None when there is none."""
+    from keras_gvae.training.run_dir import RunDirectory
+
     path = Path(model_path)
-    folder = path if path.is_dir() else path.parent
-    config = folder / "config.json"
-    if not config.is_file():
-        return None
+    run = RunDirectory(path if path.is_dir() else path.parent)
     try:
-        loaded = json.loads(config.read_text())
+        loaded = run.config()
     except (OSError, ValueError):
         return None
     return loaded if isinstance(loaded, dict) else None

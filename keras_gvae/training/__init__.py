@@ -3,8 +3,9 @@
 The modules, one job each: `config` (`TrainConfig`, its checks, reading a run's settings back
 to resume it), `build` (the data pipeline, the model built and compiled in its distribution
 strategy, the learning-rate schedule), `loop` (`train`: the fit loop with backups, resume,
-NaN stops and the best model, into an atomically renamed run directory) and `card` (the model
-card and the metrics of a finished run).
+NaN stops and the best model, into an atomically renamed run directory), `card` (the model
+card and the metrics of a finished run) and `run_dir` (`RunDirectory`: a run's config.json,
+metrics.json and model card, read and written).
 
 Example:
 >>> from keras_gvae.training import TrainConfig, train
@@ -45,6 +46,7 @@ from keras_gvae.training.loop import (
     fit_resumable,
     train,
 )
+from keras_gvae.training.run_dir import RunDirectory
 
 __all__ = [
     "BACKUP",
@@ -57,6 +59,7 @@ __all__ = [
     "TENSORBOARD",
     "TRAINING_STATE",
     "Resolved",
+    "RunDirectory",
     "TrainConfig",
     "TrainingData",
     "build_model",

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from keras_gvae.training.config import dataset_name
+from keras_gvae.training.run_dir import RunDirectory
 
 
 def slim_copy(model):
@@ -91,7 +92,7 @@ def _held_out_line(run_dir):
     """The model card's line saying where the held-out images come from (config.json's
     ``held_out_images``, written by `keras_gvae.training.train`)."""
     try:
-        held = json.loads((Path(run_dir) / "config.json").read_text())["held_out_images"]
+        held = RunDirectory(run_dir).config()["held_out_images"]
     except (OSError, ValueError, KeyError):
         return []
     if held["split"] == "held_out":
@@ -132,7 +133,7 @@ def _cpu_count():
 
 def read_metrics(run_dir):
     """The metrics.json of a run directory as a dict."""
-    return json.loads((Path(run_dir) / "metrics.json").read_text())
+    return RunDirectory(run_dir).metrics()
 
 
 EVALUATION_HEADING = "## Evaluation"

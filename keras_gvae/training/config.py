@@ -4,7 +4,6 @@ settings are read back to resume it."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from pathlib import Path
@@ -371,6 +370,7 @@ def resume_config(run_dir, epochs=None, **settings):
             (``slim``), or ``epochs`` is not more than it has trained.
     """
     from keras_gvae.io import MARKER, marker_kind
+    from keras_gvae.training.run_dir import RunDirectory
 
     run_dir = Path(run_dir)
     allowed = {"verbose", "backup_every", "save_best", "export", "slim", "command", "tensorboard"}
@@ -378,7 +378,7 @@ def resume_config(run_dir, epochs=None, **settings):
         raise ValueError(f"resume_config takes only {sorted(allowed)}; got {sorted(settings)}")
     partial = ".partial-" in run_dir.name and run_dir.name.startswith(".")
     try:
-        saved = json.loads((run_dir / "config.json").read_text())
+        saved = RunDirectory(run_dir).config()
     except (OSError, ValueError):
         raise ValueError(
             f"{run_dir}: expected a run directory of `gvae train` (or its .NAME.partial-*) "

@@ -23,6 +23,7 @@ from keras_gvae.io import (
 from keras_gvae.training.build import build_model, distribution_strategy, training_data
 from keras_gvae.training.card import model_card, slim_copy
 from keras_gvae.training.config import TrainConfig, default_run_dir, resolve, resume_key
+from keras_gvae.training.run_dir import RunDirectory
 
 
 def train(config: TrainConfig, notify=None) -> Path:
@@ -191,9 +192,9 @@ def _train_into(config, out, tmp, notify=None):
         and (Path(config.resume) / "model.keras").exists()
     ):
         _start_from_run(model, Path(config.resume), tmp)
-    write_json(
-        tmp / "config.json",
-        dataclasses.asdict(config) | {"out": str(out), "held_out_images": data.held_out},
+    run = RunDirectory(tmp)
+    run.write_config(
+        dataclasses.asdict(config) | {"out": str(out), "held_out_images": data.held_out}
     )
     guard = StopOnNonFinite()
     callbacks = [keras.callbacks.CSVLogger(str(tmp / "history.csv"), append=True), guard]
@@ -247,7 +248,7 @@ def _train_into(config, out, tmp, notify=None):
         / seconds,
         "resumed_from_step": done,
     }
-    write_json(tmp / "metrics.json", metrics)
+    run.write_metrics(metrics)
     visualization.save_png(
         visualization.reconstruction_figure(model, eval_images[:10]),
         tmp / "reconstructions.png",
@@ -261,7 +262,7 @@ def _train_into(config, out, tmp, notify=None):
 
         export_saved_model(model, tmp / "saved_model")
         exports.append(export_tflite_decoder(model, tmp / "decoder.tflite"))
-    (tmp / "MODEL_CARD.md").write_text(model_card(config, model, metrics, exports, tmp))
+    run.write_card(model_card(config, model, metrics, exports, tmp))
 
 
 def _print_note(parameter, text):
@@ -275,7 +276,7 @@ def _start_from_run(model, run_dir, tmp):
     from keras_gvae.saving import load_model
 
     finished = load_model(run_dir / "model.keras")
-    saved = json.loads((run_dir / "config.json").read_text())
+    saved = RunDirectory(run_dir).config()
     steps = int(saved["epochs"]) * int(saved["steps_per_epoch"])
     try:
         seeds = json.loads((run_dir / TRAINING_STATE).read_text())["seed_states"]
@@ -300,8 +301,7 @@ def _record_failure(config, tmp, guard):
     step, epoch, bad = guard.failure
     state = backup.read_state(tmp / BACKUP)
     best = read_best(tmp / BEST)
-    write_json(
-        tmp / "metrics.json",
+    RunDirectory(tmp).write_metrics(
         {
             "status": "failed",
             "failure": guard.message(),
