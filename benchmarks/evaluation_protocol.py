@@ -176,7 +176,7 @@ def instrumented(log: list, gbt: Counter, table: Counter):
                 dci, "importance_matrix_gbt", _timed_function(dci.importance_matrix_gbt, gbt)
             )
         )
-        evaluate = importlib.import_module("keras_gvae.evaluation.disentanglement")
+        evaluate = importlib.import_module("keras_gvae.evaluation.disentanglement_scores")
         if hasattr(evaluate, "precompute_codes"):
             stack.enter_context(
                 mock.patch.object(

@@ -34,6 +34,7 @@ BLOCKS = {
             'metrics=("mig",))': 'metrics=("mig",), num_train=200)',
         },
     ),
+    "pretrained by name": ("from keras_gvae.pretrained import list_pretrained", {}),
 }
 
 # The later blocks go on from the quick start: its imports are in scope.
@@ -94,3 +95,10 @@ def test_tensorboard_block_logs_the_metric(tmp_path, monkeypatch):
     ns = run("TensorBoard", tmp_path, monkeypatch)
     assert "mig" in ns["model"].history.history
     assert list((tmp_path / "logs" / "guided" / "train").glob("events.out.tfevents.*"))
+
+
+def test_pretrained_block_loads_the_shipped_shapes_model(tmp_path, monkeypatch):
+    monkeypatch.delenv("KERAS_GVAE_PRETRAINED", raising=False)
+    ns = run("pretrained by name", tmp_path, monkeypatch)
+    assert "guided_shapes" in ns["list_pretrained"]()
+    assert type(ns["model"]).__name__ == "GuidedVAE" and ns["model"].latent_dim == 10

@@ -21,7 +21,7 @@ from keras_gvae.evaluation.dci import (
     disentanglement,
     importance_matrix_gbt,
 )
-from keras_gvae.evaluation.disentanglement import METRICS, evaluate_disentanglement
+from keras_gvae.evaluation.disentanglement_scores import METRICS, evaluate_disentanglement
 from keras_gvae.evaluation.factor_vae import factor_vae_score
 from keras_gvae.evaluation.few_shot import few_shot_accuracy
 from keras_gvae.evaluation.mig import mig, mig_from_ground_truth, mig_per_factor

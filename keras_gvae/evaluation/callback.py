@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import keras
 import numpy as np
 
-from keras_gvae.evaluation.disentanglement import evaluate_disentanglement
+from keras_gvae.evaluation.disentanglement_scores import evaluate_disentanglement
 
 if TYPE_CHECKING:
     from keras_gvae.data.ground_truth_data import GroundTruthData

@@ -3,7 +3,7 @@ import pytest
 
 from keras_gvae.evaluation import evaluate_disentanglement
 from keras_gvae.evaluation.code_table import CodeTable, identity, precompute_codes
-from keras_gvae.evaluation.disentanglement import _encodings
+from keras_gvae.evaluation.disentanglement_scores import _encodings
 from tests.evaluation.fakes import PixelFactorsData as FakeGroundTruth
 
 
@@ -47,7 +47,7 @@ def test_cached_and_direct_metrics_agree():
 def test_auto_caching_counts_the_encodings():
     import inspect
 
-    from keras_gvae.evaluation.disentanglement import METRICS
+    from keras_gvae.evaluation.disentanglement_scores import METRICS
 
     accepted = {n: set(inspect.signature(METRICS[n]).parameters) for n in METRICS}
     # disentanglement_lib defaults: FactorVAE 64 * 15000 + 10000, BetaVAE 2 * 64 * 15000.
