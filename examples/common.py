@@ -54,6 +54,7 @@ class Spec:
     preset: str | None = None
     beta: float | None = None
     model_kwargs: dict = dataclasses.field(default_factory=dict)
+    latent_dim: int | None = None
 
     def config(self, seed, **budget):
         from keras_gvae import presets
@@ -62,6 +63,8 @@ class Spec:
         fields = {"model": self.model, "seed": seed, **budget}
         if self.beta is not None:
             fields["beta"] = self.beta
+        if self.latent_dim is not None:
+            fields["latent_dim"] = self.latent_dim
         if self.model_kwargs:
             fields["model_kwargs"] = dict(self.model_kwargs)
         if self.preset is not None:
