@@ -24,6 +24,7 @@ from keras_gvae.training.build import build_model, distribution_strategy, traini
 from keras_gvae.training.card import model_card, slim_copy
 from keras_gvae.training.config import TrainConfig, default_run_dir, resolve, resume_key
 from keras_gvae.training.run_dir import RunDirectory
+from keras_gvae.training.signals import HeldSignals
 
 
 def train(config: TrainConfig, notify=None) -> Path:
@@ -74,7 +75,8 @@ def train(config: TrainConfig, notify=None) -> Path:
         resume_key=key,
     ) as tmp:
         clear_stale_temporaries(tmp)  # of a resumed run killed while writing a file
-        _train_into(config, out, tmp, notify)
+        with HeldSignals() as held:  # Ctrl-C and SIGTERM act between steps and stages
+            _train_into(config, out, tmp, notify, held)
     # Removed once the run is committed: killed before, the same command goes on from it.
     shutil.rmtree(out / BACKUP, ignore_errors=True)
     return out
@@ -86,8 +88,8 @@ def _train_as_worker(config, notify=None):
     takes the chief's state (see `fit_resumable`). Returns None."""
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="gvae-worker-") as tmp:
-        _train_into(config, None, Path(tmp), notify)
+    with tempfile.TemporaryDirectory(prefix="gvae-worker-") as tmp, HeldSignals() as held:
+        _train_into(config, None, Path(tmp), notify, held)
     return None
 
 
@@ -168,14 +170,16 @@ def _drop_history_after(path, epochs):
     path.write_text("".join(lines[: 1 + epochs]))
 
 
-def _train_into(config, out, tmp, notify=None):
+def _train_into(config, out, tmp, notify=None, held=None):
     import keras
 
     from keras_gvae import visualization
     from keras_gvae.callbacks import BestModel, StopOnNonFinite, TensorBoard
 
+    held = held or HeldSignals()  # delivers nothing unless entered
     keras.utils.set_random_seed(config.seed)
     data = training_data(config, notify or _print_note)
+    held.deliver()
     config = data.config  # with a folder's settings decided, as config.json records them
     train_ds, eval_images, eval_labels, input_shape = data
     needs_labels = resolve(config).needs_labels
@@ -192,12 +196,17 @@ def _train_into(config, out, tmp, notify=None):
         and (Path(config.resume) / "model.keras").exists()
     ):
         _start_from_run(model, Path(config.resume), tmp)
+    held.deliver()
     run = RunDirectory(tmp)
     run.write_config(
         dataclasses.asdict(config) | {"out": str(out), "held_out_images": data.held_out}
     )
     guard = StopOnNonFinite()
-    callbacks = [keras.callbacks.CSVLogger(str(tmp / "history.csv"), append=True), guard]
+    callbacks = [
+        keras.callbacks.CSVLogger(str(tmp / "history.csv"), append=True),
+        guard,
+        held.callback(),
+    ]
     validation = None
     if config.save_best:
         callbacks.append(BestModel(tmp / BEST, monitor="val_loss"))
@@ -231,6 +240,7 @@ def _train_into(config, out, tmp, notify=None):
     )
     # Saved first: from here on a failure keeps the directory (see `train`).
     save_model_atomic(slim_copy(model) if config.slim else model, tmp / "model.keras")
+    held.deliver()
     if config.strategy == "multi-worker":
         from keras_gvae.distributed import local_copy
 
@@ -249,6 +259,7 @@ def _train_into(config, out, tmp, notify=None):
         "resumed_from_step": done,
     }
     run.write_metrics(metrics)
+    held.deliver()
     visualization.save_png(
         visualization.reconstruction_figure(model, eval_images[:10]),
         tmp / "reconstructions.png",
@@ -260,7 +271,9 @@ def _train_into(config, out, tmp, notify=None):
     if config.export:
         from keras_gvae.export import export_saved_model, export_tflite_decoder
 
+        held.deliver()
         export_saved_model(model, tmp / "saved_model")
+        held.deliver()
         exports.append(export_tflite_decoder(model, tmp / "decoder.tflite"))
     run.write_card(model_card(config, model, metrics, exports, tmp))
 
