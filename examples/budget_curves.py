@@ -93,6 +93,25 @@ SPECS = [
         model_kwargs=dict(_GUIDED_SHAPES),
         latent_dim=7,
     ),
+    # Hypotheses: the sub-decoder's gradient kept out of the content units (they serve the
+    # main decoder only; the guidance shapes the deformation units), and a guidance weight
+    # that decays once the latent has its structure (1 until step 3,000, 0.25 from 6,000).
+    Spec(
+        "GuidedVAE (content_beta 1, content_gradient 0)",
+        "guided",
+        model_kwargs={**_GUIDED_SHAPES, "content_gradient": 0.0},
+    ),
+    Spec(
+        "GuidedVAE (content_beta 1, guidance 1 -> 0.25)",
+        "guided",
+        model_kwargs={
+            **_GUIDED_SHAPES,
+            "guidance_warmup": {
+                "class_name": "keras_gvae>Ramp",
+                "config": {"start": 1.0, "end": 0.25, "begin": 3000, "stop": 6000},
+            },
+        },
+    ),
     # The recipe `gvae train` uses (the guided-shapes preset).
     Spec("GuidedVAE (guided-shapes)", "guided", preset="guided-shapes"),
 ]
