@@ -224,7 +224,8 @@ def test_held_out_images_of_a_dataset_without_its_files_are_one_line(guided, tmp
     with pytest.raises(inputs.HeldOutError) as info:
         inputs.held_out_images(guided, config)
     message = str(info.value)
-    assert "\n" not in message and "'mnist'" in message and "--data-dir" in message
+    assert "\n" not in message and "'mnist'" in message and "pass data_dir= with" in message
+    assert info.value.parameter == "data_dir" and "--" not in message  # the CLI names flags
 
 
 def test_a_model_without_a_config_has_no_held_out_images(guided):
@@ -275,6 +276,47 @@ def test_the_command_serves_a_pretrained_model_by_name(shapes_model, monkeypatch
         httpx.get(served["url"], timeout=5)
 
 
+def test_the_commands_page_names_the_data_dir_flag_when_the_runs_files_are_missing(
+    guided, tmp_path, monkeypatch
+):
+    from keras_gvae.cli.main import main
+    from keras_gvae.explore import ui
+
+    run = tmp_path / "run"
+    run.mkdir()
+    guided.save(run / "model.keras")
+    (run / "config.json").write_text('{"dataset": "mnist", "data_dir": "nowhere", "seed": 0}')
+    pages = []
+
+    def keep_then_stop(page, **kwargs):
+        pages.append(page)
+        raise KeyboardInterrupt  # Ctrl-C before serving
+
+    monkeypatch.setattr(ui, "launch", keep_then_stop)
+    assert main(["explore", str(run), "--port", str(ui.free_port())]) == 130
+    (message,) = [b.value for b in pages[0].blocks.values() if b.elem_id == "message"]
+    assert message.startswith("**held-out:** no held-out images of 'mnist'")
+    assert "; pass --data-dir with its files; started from the prior's draw of seed 0" in message
+
+
+def test_a_port_in_use_names_the_parameters_that_choose_the_address():
+    import socket
+
+    from keras_gvae.explore import ui
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError) as info:
+            ui.check_port("127.0.0.1", port)
+    assert str(info.value).startswith(f"cannot serve on 127.0.0.1:{port} (")
+    assert str(info.value).endswith(
+        "expected a free port (port=) on an address of this machine (host=)"
+    )
+    assert info.value.parameter == ("port", "host")
+
+
 def test_the_command_refuses_a_port_in_use_before_loading(capsys):
     import socket
 
@@ -288,6 +330,7 @@ def test_the_command_refuses_a_port_in_use_before_loading(capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"gvae explore: error: cannot serve on 127.0.0.1:{port}")
     assert "--port" in err and len(err.splitlines()) == 1
+    assert err.endswith("expected a free port (--port) on an address of this machine (--host)")
 
 
 def test_the_command_refuses_an_unknown_name_listing_the_known_ones(capsys):

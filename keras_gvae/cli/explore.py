@@ -27,12 +27,14 @@ def add_arguments(parser):
 
 
 def run(args):
+    from keras_gvae.cli.main import spell_flags
     from keras_gvae.explore import ui
     from keras_gvae.pretrained import resolve_model
 
     ui.require_gradio()  # before the model is resolved and loaded
     ui.check_port(args.host, args.port)
-    page, _ = ui.page_for(resolve_model(args.model), data_dir=args.data_dir)
+    # The page names --data-dir where the library names data_dir=.
+    page, _ = ui.page_for(resolve_model(args.model), data_dir=args.data_dir, spell=spell_flags)
     url = ui.launch(page, host=args.host, port=args.port)
     print(f"gvae explore: serving {page.title} at {url} (Ctrl-C stops it)", flush=True)
     try:

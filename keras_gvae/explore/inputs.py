@@ -15,7 +15,16 @@ class UploadError(ValueError):
 
 
 class HeldOutError(ValueError):
-    """No held-out images for a model: unknown dataset, or its files are missing."""
+    """No held-out images for a model: unknown dataset, or its files are missing.
+
+    ``parameter`` names the parameter that would supply them ("data_dir"), or is None, as
+    `keras_gvae.errors.ParameterError`'s does: the message writes it as ``data_dir=`` and a
+    front end may spell it its own way (`gvae explore` names its flag).
+    """
+
+    def __init__(self, message, parameter=None):
+        super().__init__(message)
+        self.parameter = parameter
 
 
 def read_upload(model, path):
@@ -128,8 +137,9 @@ def held_out_images(model, config, run_dir=None, data_dir=None, count=HELD_OUT_C
     else:
         where = f" (data_dir {folders[0]})" if folders and folders[0] else ""
         raise HeldOutError(
-            f"no held-out images of {dataset!r}{where}: {errors[-1]}; pass --data-dir with its "
-            "files"
+            f"no held-out images of {dataset!r}{where}: {errors[-1]}; pass data_dir= with its "
+            "files",
+            parameter="data_dir",
         )
     images = images.astype(np.float32)
     if images.shape[1:] != tuple(model.image_shape):

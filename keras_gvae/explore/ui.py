@@ -190,9 +190,14 @@ def build_app(model, held_out=None, title="keras_gvae explorer", start="held_out
     return page
 
 
-def page_for(path, data_dir=None):
+def page_for(path, data_dir=None, spell=None):
     """``(page, model)``: the explorer of the model at ``path`` (a ``.keras`` file or a run
-    directory), its held-out images read from the run's dataset (``config.json``)."""
+    directory), its held-out images read from the run's dataset (``config.json``).
+
+    ``spell``, optional, a function ``(message, error) -> message`` that words an error
+    naming a parameter (``data_dir=``) the way a front end spells it; `gvae explore` passes
+    `keras_gvae.cli.main.spell_flags`, so that its page names the flag. Default: as raised.
+    """
     import functools
     from pathlib import Path
 
@@ -208,22 +213,45 @@ def page_for(path, data_dir=None):
         run_dir=run_dir,
         data_dir=data_dir,
     )
+    if spell is not None:
+        held_out = _worded(held_out, spell)
     title = f"{run_dir.resolve().name}: {type(model).__name__}, {model.latent_dim} latent units"
     return build_app(model, held_out=held_out, title=title), model
 
 
+def _worded(held_out, spell):
+    """``held_out`` whose `inputs.HeldOutError` messages are worded by ``spell``."""
+
+    def read():
+        try:
+            return held_out()
+        except inputs.HeldOutError as err:
+            raise inputs.HeldOutError(spell(str(err), err), parameter=err.parameter) from err
+
+    return read
+
+
+class AddressError(OSError):
+    """An address that cannot be served on; ``parameter`` names the parameters that choose
+    it (``("port", "host")``), as `keras_gvae.errors.ParameterError`'s does."""
+
+    def __init__(self, message, parameter=("port", "host")):
+        super().__init__(message)
+        self.parameter = parameter
+
+
 def check_port(host, port):
-    """An OSError naming the address when ``host:port`` cannot be served on (in use, or not
-    an address of this machine)."""
+    """An `AddressError` (an OSError) naming the address when ``host:port`` cannot be served
+    on (in use, or not an address of this machine)."""
     import socket
 
     with socket.socket() as probe:
         try:
             probe.bind((host, int(port)))
         except OSError as err:
-            raise OSError(
+            raise AddressError(
                 f"cannot serve on {host}:{port} ({err.strerror or err}); expected a free port "
-                "(--port) on an address of this machine (--host)"
+                "(port=) on an address of this machine (host=)"
             ) from None
 
 
