@@ -1,10 +1,11 @@
-"""The loss terms keras_gvae adds to the ELBO, as pure functions on tensors: the
+"""The loss terms of keras_gvae's models, as pure functions on tensors: the KL of a diagonal
+Gaussian posterior to the prior (the ELBO's, and GuidedVAE's content units'), the
 sub-decoder basis' orthogonality penalty, the masked cross-entropy of attribute heads and
 the group MMD of the supervised model's inhibition, and the total correlation of a batch of
 codes (beta-TCVAE).
 
-The ELBO's own terms (the KL to the prior and the likelihood of the image) are computed with
-``tfp.distributions`` in :class:`keras_gvae.VAE`. Conventions, used everywhere in keras_gvae:
+The image likelihood is computed with ``tfp.distributions`` in :class:`keras_gvae.VAE`.
+Conventions, used everywhere in keras_gvae:
 every per-example term is a *sum* over latent units or pixels and has shape ``(batch,)``;
 models take the *mean over the batch*. With these reductions ``reconstruction + beta * kl``
 is the negative ELBO per image, in nats, as in Kingma & Welling (2014) and in the
@@ -16,6 +17,35 @@ from __future__ import annotations
 import math
 
 import tensorflow as tf
+import tensorflow_probability as tfp
+
+tfd = tfp.distributions
+
+
+def gaussian_kl(z_mean, z_log_var):
+    """``KL(N(z_mean, diag(exp(z_log_var))) || N(0, I))`` per example, summed over units.
+
+    The closed form is ``0.5 * sum_j (z_mean_j**2 + exp(z_log_var_j) - z_log_var_j - 1)``
+    (Kingma & Welling 2014, Appendix B); it is computed as ``tfp.distributions.kl_divergence``
+    of the two diagonal Normals, which every model's ``kl`` has always used (the same
+    rounding). Pass the columns of the units wanted (e.g. GuidedVAE's content units,
+    ``z_mean[:, D:]``) for the KL of those units alone.
+
+    Args:
+        z_mean: float tensor (batch, d), the posterior means.
+        z_log_var: float tensor (batch, d), the posterior log-variances.
+
+    Returns:
+        float tensor (batch,).
+    """
+    z_mean = tf.convert_to_tensor(z_mean)
+    z_log_var = tf.convert_to_tensor(z_log_var, z_mean.dtype)
+    units = z_mean.shape[-1]
+    prior = tfd.MultivariateNormalDiag(
+        loc=tf.zeros(tf.shape(z_mean)[-1:] if units is None else units, z_mean.dtype)
+    )
+    posterior = tfd.MultivariateNormalDiag(loc=z_mean, scale_diag=tf.exp(0.5 * z_log_var))
+    return tfd.kl_divergence(posterior, prior)
 
 
 def orthogonality_penalty(basis):

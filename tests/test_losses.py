@@ -5,6 +5,23 @@ from keras_gvae import losses
 from tests import closed_forms
 
 
+def test_gaussian_kl_is_the_closed_form_per_example():
+    rng = np.random.default_rng(4)
+    z_mean = rng.normal(size=(6, 5)).astype("float32")
+    z_log_var = rng.normal(scale=1.5, size=(6, 5)).astype("float32")
+    kl = losses.gaussian_kl(z_mean, z_log_var).numpy()
+    assert kl.shape == (6,)
+    np.testing.assert_allclose(kl, closed_forms.gaussian_kl(z_mean, z_log_var), rtol=1e-5)
+    # Some units only: the KL of those units.
+    np.testing.assert_allclose(
+        losses.gaussian_kl(z_mean[:, 2:], z_log_var[:, 2:]).numpy(),
+        closed_forms.gaussian_kl(z_mean[:, 2:], z_log_var[:, 2:]),
+        rtol=1e-5,
+    )
+    # The prior itself: zero.
+    assert np.all(losses.gaussian_kl(np.zeros((2, 3), "float32"), np.zeros((2, 3), "float32")) == 0)
+
+
 def test_orthogonality_penalty_zero_for_orthonormal_positive_otherwise():
     q, _ = np.linalg.qr(np.random.default_rng(3).normal(size=(20, 6)))
     basis = q.T.astype("float32")  # 6 orthonormal rows

@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 
 from keras_gvae.layers.guidance_decoder import GuidanceDecoder, transform_parameter_names
-from keras_gvae.losses import orthogonality_penalty
+from keras_gvae.losses import gaussian_kl, orthogonality_penalty
 from keras_gvae.models.terms import add_step_counter, warmup_schedule
 from keras_gvae.models.vae import VAE
 
@@ -200,11 +200,11 @@ class GuidedVAE(VAE):
         return results
 
     def content_kl(self, z_mean, z_log_var):
-        """Batch mean of ``KL(q(z_cont|x) || N(0, I))``, the content units' share of ``kl``."""
+        """Batch mean of ``KL(q(z_cont|x) || N(0, I))``, the content units' share of ``kl``
+        (:func:`keras_gvae.losses.gaussian_kl` of the content units)."""
         mean = tf.cast(z_mean, tf.float32)[:, self.num_deformation :]
         log_var = tf.cast(z_log_var, tf.float32)[:, self.num_deformation :]
-        per_unit = 0.5 * (tf.square(mean) + tf.exp(log_var) - log_var - 1.0)
-        return tf.reduce_mean(tf.reduce_sum(per_unit, axis=1))
+        return tf.reduce_mean(gaussian_kl(mean, log_var))
 
     def decoders(self):
         return {"main": self.decode, "sub": self.sub_decode}

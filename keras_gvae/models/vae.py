@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from keras_gvae.losses import gaussian_kl
 from keras_gvae.models.backbones import default_backbone
 
 tfd = tfp.distributions
@@ -479,10 +480,11 @@ class VAE(keras.Model):
 
     def elbo_terms(self, x, z, z_mean, z_log_var, training=False):
         """The negative ELBO of a batch for a given sample ``z``: a dict of scalars
-        ``loss = reconstruction + kl_weight * kl`` (batch means of per-image sums)."""
+        ``loss = reconstruction + kl_weight * kl`` (batch means of per-image sums; ``kl``
+        is :func:`keras_gvae.losses.gaussian_kl` over every unit)."""
         logits = self.decode_logits(z, training=training)
         reconstruction = -tf.reduce_mean(self.observation_distribution(logits=logits).log_prob(x))
-        kl = tf.reduce_mean(tfd.kl_divergence(self.posterior(z_mean, z_log_var), self.prior()))
+        kl = tf.reduce_mean(gaussian_kl(z_mean, z_log_var))
         loss = reconstruction + self.kl_weight * kl
         return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
 

@@ -59,6 +59,36 @@ def test_loss_is_reconstruction_plus_beta_kl(beta):
     )
 
 
+def closed_form_kl(z_mean, z_log_var, units):
+    """Batch mean of 0.5 * sum_j (mu_j^2 + exp(lv_j) - lv_j - 1) over ``units``, in float64."""
+    mu = np.asarray(z_mean, np.float64)[:, units]
+    lv = np.asarray(z_log_var, np.float64)[:, units]
+    return np.mean(np.sum(0.5 * (mu**2 + np.exp(lv) - lv - 1.0), axis=1))
+
+
+def test_the_models_kl_is_the_closed_form_over_the_chosen_units():
+    """VAE's ``kl`` (every unit; GuidedVAE's too) and GuidedVAE's content KL (the units after
+    the deformation units) are the closed form, computed through the models."""
+    x = binary_images(8, (28, 28, 1))
+    vae = VAE(input_shape=(28, 28, 1), latent_dim=7, seed=3)
+    guided = GuidedVAE(input_shape=(28, 28, 1), latent_dim=7, content_beta=3.0, seed=3)
+    for model in (vae, guided):
+        z_mean, z_log_var = model.encode(x)
+        # Away from the prior, and some units far from it, so every term counts.
+        z_mean = z_mean + np.linspace(-2.0, 2.0, 7, dtype="float32")
+        z_log_var = z_log_var + np.linspace(-1.5, 1.0, 7, dtype="float32")
+        kl = model.elbo_terms(x, z_mean, z_mean, z_log_var)["kl"]
+        expected = closed_form_kl(z_mean, z_log_var, slice(None))
+        assert expected > 1.0
+        np.testing.assert_allclose(float(kl), expected, rtol=1e-6)
+    content = slice(guided.num_deformation, None)  # 5 deformation units, 2 content units
+    np.testing.assert_allclose(
+        float(guided.content_kl(z_mean, z_log_var)),
+        closed_form_kl(z_mean, z_log_var, content),
+        rtol=1e-6,
+    )
+
+
 def test_guided_loss_adds_weighted_sub_reconstruction_and_orthogonality():
     model = GuidedVAE(
         input_shape=(28, 28, 1),
