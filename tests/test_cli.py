@@ -1,3 +1,5 @@
+import contextlib
+import io
 import json
 import shutil
 import zipfile
@@ -22,6 +24,24 @@ RUN_FILES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    """conftest's seeding, without its per-test ``keras.backend.clear_session()``: most tests
+    here read the files of a few module-scoped runs, and its garbage collection costs about
+    0.7 s a test; the session is cleared once, after the module (below)."""
+    import keras
+
+    keras.utils.set_random_seed(1234)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _clear_session_after_the_module():
+    yield
+    import keras
+
+    keras.backend.clear_session()
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "guided"
@@ -31,8 +51,11 @@ def run_dir(tmp_path_factory):
     return out
 
 
-def test_train_writes_a_complete_run_directory(run_dir):
+def test_train_writes_exactly_the_run_files(run_dir):
     assert {p.name for p in run_dir.iterdir()} == RUN_FILES
+
+
+def test_metrics_hold_each_loss_term_of_the_last_epoch_and_finite_evaluations(run_dir):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert set(metrics["final_epoch"]) == {
         "loss",
@@ -42,28 +65,54 @@ def test_train_writes_a_complete_run_directory(run_dir):
         "orthogonality",
     }
     assert all(np.isfinite(v) for v in metrics["evaluation"].values())
+
+
+def test_history_is_a_csv_with_one_row_an_epoch(run_dir):
     assert (run_dir / "history.csv").read_text().splitlines()[0].startswith("epoch,")
+
+
+def test_traversal_shows_both_decoders_with_a_row_a_latent_unit(run_dir):
     traversal = Image.open(run_dir / "traversal.png")
     # Two panels (main and sub decoder), 7 rows of 64-pixel tiles.
     assert traversal.width > 2 * 9 * 64 and traversal.height >= 7 * 64
+
+
+def test_config_records_the_model_and_the_typed_latent_dim(run_dir):
     config = json.loads((run_dir / "config.json").read_text())
     assert config["model"] == "guided" and config["latent_dim"] == 7
+
+
+def test_model_card_states_the_command_and_a_metrics_table(run_dir):
     card = (run_dir / "MODEL_CARD.md").read_text()
     assert "gvae train --epochs 1 --steps-per-epoch 2" in card and "| reconstruction |" in card
+
+
+def test_a_finished_run_leaves_no_partial_directory(run_dir):
     assert not list(run_dir.parent.glob(".*partial*"))
 
 
-def test_slim_export_run_has_a_small_model_and_deployables(tmp_path):
-    out = tmp_path / "slim"
+@pytest.fixture(scope="module")
+def slim_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("slim") / "slim"
     args = ["train", *TINY, "--latent-dim", "7", "--eval-images", "8", "--slim", "--export"]
     assert main([*args, "--out", str(out)]) == 0
-    assert {"saved_model", "decoder.tflite"} <= {p.name for p in out.iterdir()}
-    assert (out / "saved_model" / "1" / "saved_model.pb").is_file()
+    return out
+
+
+def test_export_writes_a_saved_model_and_a_tflite_decoder_into_the_run(slim_run):
+    assert {"saved_model", "decoder.tflite"} <= {p.name for p in slim_run.iterdir()}
+    assert (slim_run / "saved_model" / "1" / "saved_model.pb").is_file()
+
+
+def test_a_slim_run_saves_the_model_without_its_optimizer(slim_run):
     from keras_gvae.saving import load_model
 
-    model = load_model(out, compile=False)
+    model = load_model(slim_run, compile=False)
     assert getattr(model, "optimizer", None) is None
-    assert "TFLite decoder: max abs error" in (out / "MODEL_CARD.md").read_text()
+
+
+def test_the_model_card_of_an_export_states_the_tflite_error(slim_run):
+    assert "TFLite decoder: max abs error" in (slim_run / "MODEL_CARD.md").read_text()
 
 
 def test_existing_out_is_not_overwritten_without_the_flag(run_dir, capsys):
@@ -91,13 +140,16 @@ def test_unknown_option_is_an_argparse_error(capsys):
         main(["train", "--no-such-flag"])
     assert exc.value.code == 2
     assert "unrecognized arguments: --no-such-flag" in capsys.readouterr().err
+
+
+def test_a_count_that_is_not_a_number_is_an_argparse_error(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--epochs", "zero"])
     assert "expected a positive integer" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("content", [b"", b"not a zip at all", "truncated"])
-def test_unreadable_or_corrupt_model_paths(tmp_path, run_dir, capsys, content):
+def test_an_unreadable_or_corrupt_model_file_is_named_as_such(tmp_path, run_dir, capsys, content):
     path = tmp_path / "m.keras"
     if content == "truncated":
         data = (run_dir / "model.keras").read_bytes()
@@ -107,6 +159,9 @@ def test_unreadable_or_corrupt_model_paths(tmp_path, run_dir, capsys, content):
     assert main(["traverse", str(path), "--out", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err
     assert str(path) in err and "corrupt or truncated" in err
+
+
+def test_a_missing_model_path_is_named_as_missing(tmp_path, capsys):
     assert main(["traverse", str(tmp_path / "missing.keras"), "--out", "x.png"]) == 2
     assert "no such file" in capsys.readouterr().err
 
@@ -119,29 +174,49 @@ def test_a_zip_without_a_config_is_rejected(tmp_path, capsys):
     assert "must contain config.json" in capsys.readouterr().err
 
 
-def test_evaluate_writes_metrics_and_the_mi_picture(run_dir, tmp_path, capsys):
-    out = tmp_path / "eval"
-    code = main(
-        [
-            "evaluate",
-            str(run_dir),
-            "--metrics",
-            "mig,modularity_explicitness,probes",
-            "--num-train",
-            "300",
-            "--num-test",
-            "200",
-            "--out",
-            str(out),
-        ]
-    )
+@pytest.fixture(scope="module")
+def evaluation(run_dir, tmp_path_factory):
+    """``(out, printed)``: ``gvae evaluate`` of the run into another folder, and what it
+    printed."""
+    out = tmp_path_factory.mktemp("evaluations") / "eval"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(
+            [
+                "evaluate",
+                str(run_dir),
+                "--metrics",
+                "mig,modularity_explicitness,probes",
+                "--num-train",
+                "300",
+                "--num-test",
+                "200",
+                "--out",
+                str(out),
+            ]
+        )
     assert code == 0
-    printed = capsys.readouterr().out
+    return out, printed.getvalue()
+
+
+def test_evaluate_prints_the_metrics(evaluation):
+    _, printed = evaluation
     assert "disentanglement/mig" in printed
+
+
+def test_evaluate_writes_metrics_in_their_range(evaluation):
+    out, _ = evaluation
     metrics = json.loads((out / "metrics.json").read_text())["metrics"]
     assert 0.0 <= metrics["disentanglement/mig"] <= 1.0
     assert 0.0 <= metrics["probes/shape/linear"] <= 1.0
+
+
+def test_evaluate_draws_the_mi_matrix(evaluation):
+    out, _ = evaluation
     assert Image.open(out / "mi_matrix.png").size[0] > 100
+
+
+def test_evaluating_into_another_folder_leaves_the_model_card_alone(run_dir, evaluation):
     assert "## Evaluation" not in (run_dir / "MODEL_CARD.md").read_text()  # --out elsewhere
 
 
@@ -202,8 +277,10 @@ def test_train_on_a_folder_of_images(tmp_path):
     assert load_model(out, compile=False).image_shape == (28, 28, 1)
 
 
-def test_supervised_train_with_model_arguments(tmp_path, capsys):
-    out = tmp_path / "sup"
+@pytest.fixture(scope="module")
+def supervised_run(tmp_path_factory):
+    """A supervised run with model arguments, a clip norm and a cosine schedule."""
+    out = tmp_path_factory.mktemp("supervised") / "sup"
     args = [
         "train",
         *TINY,
@@ -227,37 +304,60 @@ def test_supervised_train_with_model_arguments(tmp_path, capsys):
         "cosine",
     ]
     assert main([*args, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def supervised_model(supervised_run):
+    """The supervised run's model.keras, loaded with its three optimizers."""
     from keras_gvae.saving import load_model
 
-    # The clip norm reaches all three optimizers and survives the round trip.
-    trained = load_model(out / "model.keras")
-    assert [
-        o.global_clipnorm
-        for o in (trained.optimizer, trained.adversary_optimizer, trained.inhibition_optimizer)
-    ] == [5.0, 5.0, 5.0]
-    assert "clipped to global norm 5.0" in (out / "MODEL_CARD.md").read_text()
-    # So does the cosine schedule: over the run's 1 x 2 steps, ending at a rate of 0.
-    for optimizer in (trained.optimizer, trained.adversary_optimizer, trained.inhibition_optimizer):
+    return load_model(supervised_run / "model.keras")
+
+
+def optimizers_of(model):
+    return (model.optimizer, model.adversary_optimizer, model.inhibition_optimizer)
+
+
+def test_the_clip_norm_reaches_all_three_optimizers_and_survives_the_round_trip(
+    supervised_run, supervised_model
+):
+    assert [o.global_clipnorm for o in optimizers_of(supervised_model)] == [5.0, 5.0, 5.0]
+    assert "clipped to global norm 5.0" in (supervised_run / "MODEL_CARD.md").read_text()
+
+
+def test_the_cosine_schedule_decays_each_optimizer_to_zero_over_the_run(
+    supervised_run, supervised_model
+):
+    # Over the run's 1 x 2 steps, ending at a rate of 0.
+    for optimizer in optimizers_of(supervised_model):
         assert optimizer.get_config()["learning_rate"]["config"]["decay_steps"] == 2
         assert int(optimizer.iterations) == 2
         assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-12)
-    assert "with cosine decay to 0" in (out / "MODEL_CARD.md").read_text()
-    assert "--clip-norm 5" in (out / "MODEL_CARD.md").read_text()
+    assert "with cosine decay to 0" in (supervised_run / "MODEL_CARD.md").read_text()
 
-    model = load_model(out)
+
+def test_the_model_card_repeats_the_clip_norm_flag(supervised_run):
+    assert "--clip-norm 5" in (supervised_run / "MODEL_CARD.md").read_text()
+
+
+def test_model_arguments_reach_the_model_and_its_config(supervised_run, supervised_model):
+    model = supervised_model
     assert (model.joint_inhibition, model.mmd_weight, model.adversary_input) == (True, 10.0, "mean")
-    config = json.loads((out / "config.json").read_text())
+    config = json.loads((supervised_run / "config.json").read_text())
     assert config["model_kwargs"] == {
         "joint_inhibition": True,
         "mmd_weight": 10,
         "adversary_input": "mean",
     }
-    # gvae evaluate measures attribute control on the run's own dataset.
+
+
+def test_evaluate_measures_attribute_control_on_the_runs_own_dataset(supervised_run, tmp_path):
     assert (
         main(
             [
                 "evaluate",
-                str(out),
+                str(supervised_run),
                 "--metrics",
                 "attributes",
                 "--num-train",
@@ -285,19 +385,35 @@ def test_supervised_train_with_model_arguments(tmp_path, capsys):
             )
         } <= set(metrics)
         assert 0.0 <= metrics[f"attributes/{name}/control_rate"] <= 1.0
-    capsys.readouterr()
-    # Unknown and reserved names are refused before anything is written.
+
+
+# Bad model arguments and training settings are refused before anything is written.
+def test_an_unknown_model_argument_is_refused_naming_the_known_ones(tmp_path, capsys):
     assert main(["train", *TINY, "--model-arg", "nope=1", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "unknown model arguments ['nope']" in err and "sub_weight" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_model_argument_that_has_its_own_flag_is_refused_naming_the_flag(tmp_path, capsys):
     assert main(["train", *TINY, "--model-arg", "latent_dim=3", "--out", str(tmp_path / "y")]) == 2
     assert "--latent-dim" in capsys.readouterr().err
+    assert not (tmp_path / "y").exists()
+
+
+def test_a_clip_norm_of_zero_is_refused(tmp_path, capsys):
     assert main(["train", *TINY, "--clip-norm", "0", "--out", str(tmp_path / "z")]) == 2
     assert "--clip-norm 0.0: expected a finite number above 0" in capsys.readouterr().err
+    assert not (tmp_path / "z").exists()
+
+
+def test_an_unknown_lr_schedule_is_an_argparse_error(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--lr-schedule", "linear"])
     assert "invalid choice: 'linear'" in capsys.readouterr().err
-    assert not any((tmp_path / name).exists() for name in "xyz")
+
+
+def test_a_model_argument_without_an_equals_sign_is_an_argparse_error(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--model-arg", "no-equals-sign"])
     assert "expected NAME=VALUE" in capsys.readouterr().err
