@@ -125,7 +125,12 @@ def test_overwrite_replaces_a_run(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- case 3: output files
-def test_traverse_and_export_never_replace_a_file_unasked(run_dir, tmp_path, capsys):
+def no_hidden_leftovers(folder):
+    """True when ``folder`` holds no hidden partial, lock or temporary file."""
+    return not [p for p in Path(folder).iterdir() if p.name.startswith(".")]
+
+
+def test_an_output_name_with_the_wrong_suffix_never_replaces_the_model(run_dir, capsys):
     model = run_dir / "model.keras"
     before = model.read_bytes()
     assert gvae(["traverse", str(run_dir), "--out", str(model)]) == 2
@@ -136,23 +141,35 @@ def test_traverse_and_export_never_replace_a_file_unasked(run_dir, tmp_path, cap
     capsys.readouterr()
     assert model.read_bytes() == before
 
+
+def test_traverse_never_replaces_an_existing_picture_unasked(run_dir, capsys):
     picture = run_dir / "traversal.png"
     old = picture.read_bytes()
     assert main(["traverse", str(run_dir), "--out", str(picture), "--steps", "3"]) == 2
     assert "already exists" in err_line(capsys) and picture.read_bytes() == old
+
+
+def test_export_never_replaces_a_file_of_the_users_unasked(run_dir, tmp_path, capsys):
     mine = tmp_path / "decoder.tflite"
     mine.write_bytes(b"my own file")
     assert main(["export", str(run_dir), "--tflite", str(mine)]) == 2
     assert "already exists" in err_line(capsys) and mine.read_bytes() == b"my own file"
+    assert no_hidden_leftovers(tmp_path)
+
+
+def test_export_refuses_two_outputs_that_name_the_same_file(run_dir, tmp_path, capsys):
     same = ["--tflite", str(tmp_path / "a.tflite"), "--tflite-sub", str(tmp_path / "a.tflite")]
     assert main(["export", str(run_dir), *same]) == 2
     assert "--tflite and --tflite-sub name the same file" in err_line(capsys)
+    assert no_hidden_leftovers(tmp_path)
 
+
+def test_traverse_with_overwrite_replaces_the_file(run_dir, tmp_path):
     out = tmp_path / "t.png"
     out.write_bytes(b"old")
     assert main(["traverse", str(run_dir), "--out", str(out), "--steps", "3", "--overwrite"]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert no_hidden_leftovers(tmp_path)
 
 
 # ---------------------------------------------------------------- case 4: --data-dir
@@ -206,10 +223,18 @@ def test_a_failure_after_training_keeps_the_trained_model(tmp_path, monkeypatch,
     (kept,) = tmp_path.glob(".run.partial-*")
     assert str(kept) in err
     assert (kept / "model.keras").is_file() and not out.exists()
-    # The next run of that name reports it, with how to remove it.
-    assert main(["train", *TINY, "--out", str(out)]) == 0
+    assert (kept / "saved_model").is_dir()  # written before the converter crashed
+    # The next run of that name and another recipe reports it, with how to remove it.
+    assert main(["train", *TINY, "--seed", "1", "--out", str(out)]) == 0
     assert f"warning: 1 unfinished output(s) of {out}" in capsys.readouterr().err
     assert kept.exists()
+    # The same recipe without --export (a run option, not in the resume key) finishes it:
+    # no step trained again, and nothing of the failed export kept.
+    assert main(["train", *TINY, "--overwrite", "--out", str(out)]) == 0
+    assert "unfinished" not in capsys.readouterr().err
+    assert not kept.exists()
+    assert json.loads((out / "metrics.json").read_text())["resumed_from_step"] == 2
+    assert not (out / "saved_model").exists() and not (out / "decoder.tflite").exists()
 
 
 # ---------------------------------------------------------------- case 6: signals
@@ -309,37 +334,64 @@ def test_held_signals_run_the_earlier_handler_only_when_delivered():
 
 
 # ---------------------------------------------------------------- case 7: one-line errors
-def test_expected_errors_are_one_line_with_exit_code_2(
-    run_dir, plain_keras_model, tmp_path, capsys
-):
+def test_train_into_a_file_is_refused_and_keeps_the_file(tmp_path, capsys):
     a_file = tmp_path / "a_file"
     a_file.write_text("mine")
     assert main(["train", *TINY, "--out", str(a_file)]) == 2
     assert "is a file; expected a directory" in err_line(capsys)
     assert a_file.read_text() == "mine"
+    assert no_hidden_leftovers(tmp_path)
 
-    for argv in (
-        ["traverse", str(plain_keras_model), "--out", str(tmp_path / "t.png")],
-        ["export", str(plain_keras_model), "--tflite", str(tmp_path / "d.tflite")],
-        ["evaluate", str(plain_keras_model), "--out", str(tmp_path / "eval")],
-    ):
-        assert main(argv) == 2, argv
-        err = err_line(capsys)
-        assert "a Keras Sequential, not a keras_gvae model" in err and len(err.splitlines()) == 1
 
+@pytest.mark.parametrize(
+    "command, out",
+    [
+        ("traverse", ["--out", "t.png"]),
+        ("export", ["--tflite", "d.tflite"]),
+        ("evaluate", ["--out", "eval"]),
+    ],
+)
+def test_a_plain_keras_model_is_refused_in_one_line(
+    command, out, plain_keras_model, tmp_path, capsys
+):
+    argv = [command, str(plain_keras_model), out[0], str(tmp_path / out[1])]
+    assert main(argv) == 2, argv
+    err = err_line(capsys)
+    assert "a Keras Sequential, not a keras_gvae model" in err and len(err.splitlines()) == 1
+    assert no_hidden_leftovers(tmp_path)
+
+
+def test_traverse_refuses_zero_steps(run_dir, tmp_path, capsys):
     assert gvae(["traverse", str(run_dir), "--out", str(tmp_path / "t.png"), "--steps", "0"]) == 2
     assert "expected a positive integer, got '0'" in capsys.readouterr().err
+    assert no_hidden_leftovers(tmp_path)
+
+
+def test_traverse_refuses_a_bound_that_is_not_a_finite_number(run_dir, tmp_path, capsys):
     assert gvae(["traverse", str(run_dir), "--out", str(tmp_path / "t.png"), "--min", "nan"]) == 2
     assert "expected a finite number" in capsys.readouterr().err
+    assert no_hidden_leftovers(tmp_path)
+
+
+def test_traverse_into_a_directory_is_refused(run_dir, tmp_path, capsys):
     folder = tmp_path / "folder.png"
     folder.mkdir()
     assert main(["traverse", str(run_dir), "--out", str(folder)]) == 2
     assert "is a directory; expected the name of a file" in err_line(capsys)
+    assert no_hidden_leftovers(tmp_path)
+
+
+def test_evaluate_into_a_file_is_refused(run_dir, tmp_path, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("mine")
     assert main(["evaluate", str(run_dir), "--metrics", "mig", "--out", str(a_file)]) == 2
     assert "is a file; expected a directory" in err_line(capsys)
+    assert no_hidden_leftovers(tmp_path)
+
+
+def test_evaluate_refuses_zero_training_points(run_dir, capsys):
     assert gvae(["evaluate", str(run_dir), "--num-train", "0"]) == 2
     assert "expected a positive integer" in capsys.readouterr().err
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_an_os_error_while_writing_is_one_line_and_leaves_nothing(
