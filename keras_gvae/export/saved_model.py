@@ -10,6 +10,7 @@ import keras
 import tensorflow as tf
 
 from keras_gvae.io import atomic_directory, check_output, write_json
+from keras_gvae.validation import signature_images, signature_input, signature_unit
 
 METADATA_FILE = "keras_gvae.json"
 """Name of the metadata file written to ``<version>/assets.extra/``."""
@@ -65,10 +66,10 @@ def export_saved_model(model, path, version=1, overwrite=False) -> Path:
     The same metadata is written as JSON to ``<version>/assets.extra/keras_gvae.json``
     (TF Serving ignores ``assets.extra`` apart from warm-up files).
 
-    Inputs are validated by the signatures themselves: the TensorSpecs reject wrong
-    ranks, sizes and dtypes, and graph assertions reject non-finite values, ``unit``
-    outside ``[0, latent_dim)`` and, for the Bernoulli likelihood, images outside
-    [0, 1]; each message starts with ``keras_gvae:``.
+    Inputs are validated by the signatures themselves (:mod:`keras_gvae.validation`): the
+    TensorSpecs reject wrong ranks, sizes and dtypes, and graph assertions reject
+    non-finite values, ``unit`` outside ``[0, latent_dim)`` and, for the Bernoulli
+    likelihood, images outside [0, 1]; each message starts with ``keras_gvae:``.
 
     The version directory is assembled under a temporary sibling name
     (``.<version>.partial-<id>``, which TF Serving ignores) and renamed when complete,
@@ -121,7 +122,7 @@ def build_export_archive(model) -> keras.export.ExportArchive:
     bernoulli = getattr(model, "likelihood", "bernoulli") == "bernoulli"
 
     def reconstruct(x):
-        z_mean, z_log_var = model.encode(_checked_images(x, model.image_shape, bernoulli))
+        z_mean, z_log_var = model.encode(signature_images(x, model.image_shape, bernoulli))
         return {
             "reconstruction": model.decode(z_mean),
             "z_mean": z_mean,
@@ -129,20 +130,16 @@ def build_export_archive(model) -> keras.export.ExportArchive:
         }
 
     def encode(x):
-        z_mean, z_log_var = model.encode(_checked_images(x, model.image_shape, bernoulli))
+        z_mean, z_log_var = model.encode(signature_images(x, model.image_shape, bernoulli))
         return {"z_mean": z_mean, "z_log_var": z_log_var}
 
     def decode(z):
-        return {"image": model.decode(_checked(z, "z", (None, latent_dim)))}
+        return {"image": model.decode(signature_input(z, "z", (None, latent_dim)))}
 
     def traverse(z, unit, values):
-        z = _checked(z, "z", (None, latent_dim))
-        values = _checked(values, "values", (None,))
-        unit = _checked(unit, "unit", ())
-        in_range = tf.reduce_all((unit >= 0) & (unit < latent_dim))
-        message = f"keras_gvae: unit must be in [0, latent_dim) = [0, {latent_dim}); got"
-        with tf.control_dependencies([tf.debugging.Assert(in_range, [message, unit])]):
-            unit = tf.identity(unit)
+        z = signature_input(z, "z", (None, latent_dim))
+        values = signature_input(values, "values", (None,))
+        unit = signature_unit(unit, latent_dim)
         mask = tf.one_hot(unit, latent_dim, dtype=z.dtype)  # (latent_dim,)
         # (batch, V, latent_dim): the base code everywhere but at `unit`, which takes each value.
         codes = z[:, None, :] * (1.0 - mask) + values[None, :, None] * mask
@@ -151,7 +148,7 @@ def build_export_archive(model) -> keras.export.ExportArchive:
         return {"images": tf.reshape(images, shape)}
 
     def sub_decode(z):
-        z = _checked(z, "z", (None, latent_dim))
+        z = signature_input(z, "z", (None, latent_dim))
         outputs = {"image": model.sub_decode(z), "content": model.content(z)}
         outputs.update(
             {k: tf.cast(v, tf.float32) for k, v in model.transform_parameters(z).items()}
@@ -159,7 +156,7 @@ def build_export_archive(model) -> keras.export.ExportArchive:
         return outputs
 
     def attributes(z):
-        probabilities = model.attribute_probabilities(_checked(z, "z", (None, latent_dim)))
+        probabilities = model.attribute_probabilities(signature_input(z, "z", (None, latent_dim)))
         return {"probabilities": tf.cast(probabilities, tf.float32)}
 
     info = model_metadata(model)
@@ -203,37 +200,3 @@ def build_export_archive(model) -> keras.export.ExportArchive:
         fn, specs = endpoints[name]
         archive.add_endpoint(name, fn, input_signature=specs)
     return archive
-
-
-def _checked(t, name, shape):
-    """``t`` after run-time checks of its shape (None: any size) and, for floats, finiteness.
-
-    A signature's TensorSpec fixes the graph's static shape, but a loaded signature
-    function (and a model server) still accepts tensors of other shapes at run time.
-    Assertions computed from ``tf.shape`` are constant-folded away against the static
-    shape; ``tf.ensure_shape`` is not, and fails with "Shape of tensor <name> [...] is not
-    compatible with expected shape [...]".
-    """
-    t = tf.ensure_shape(t, shape, name=name)
-    if t.dtype.is_floating:
-        t = tf.debugging.assert_all_finite(
-            t, f"keras_gvae: {name} must be finite; it contains NaN or Inf"
-        )
-    return t
-
-
-def _checked_images(x, shape, bernoulli):
-    x = _checked(x, "x", (None, *shape))
-    if not bernoulli:
-        return x
-    message = (
-        "keras_gvae: x must hold pixel values in [0, 1] for the Bernoulli likelihood "
-        "(scale uint8 images by 1/255)"
-    )
-    with tf.control_dependencies(
-        [
-            tf.debugging.assert_greater_equal(x, 0.0, message=message),
-            tf.debugging.assert_less_equal(x, 1.0, message=message),
-        ]
-    ):
-        return tf.identity(x)

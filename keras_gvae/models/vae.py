@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from keras_gvae import validation
 from keras_gvae.losses import gaussian_kl
 from keras_gvae.models.backbones import default_backbone
 
@@ -309,9 +310,7 @@ class VAE(keras.Model):
     def decode_logits(self, z, training=False):
         """Pixel logits (batch, H, W, C) of the main decoder."""
         # Codes are float32 under every policy; the decoder casts to its compute dtype.
-        z = tf.convert_to_tensor(z, dtype=tf.float32)
-        if z.shape.rank != 2 or (z.shape[-1] is not None and z.shape[-1] != self.latent_dim):
-            raise ValueError(f"z must have shape (batch, {self.latent_dim}); got {tuple(z.shape)}")
+        z = validation.check_codes(z, self.latent_dim)
         return tf.cast(self.decoder(z, training=training), tf.float32)
 
     def decode(self, z, training=False, validate=None):
@@ -321,9 +320,8 @@ class VAE(keras.Model):
         with ``tf.errors.InvalidArgumentError``, as :meth:`encode` refuses such images.
         """
         if self.validate_inputs if validate is None else validate:
-            z = tf.debugging.assert_all_finite(
-                tf.convert_to_tensor(z, dtype=tf.float32),
-                "keras_gvae: the codes contain NaN or Inf values",
+            z = validation.assert_finite(
+                tf.convert_to_tensor(z, dtype=tf.float32), validation.CODES_NOT_FINITE
             )
         return tf.sigmoid(self.decode_logits(z, training=training))
 
@@ -416,43 +414,14 @@ class VAE(keras.Model):
         )
 
     def check_images(self, x):
-        """Casts ``x`` to float32 and checks its static shape against ``input_shape``."""
-        x = tf.convert_to_tensor(x)
-        if not (x.dtype.is_floating or x.dtype.is_integer):
-            raise ValueError(f"images must be numeric; got dtype {x.dtype.name}")
-        expected = (None, *self.image_shape)
-        if x.shape.rank != 4 or any(
-            s is not None and s != e for s, e in zip(x.shape[1:], self.image_shape, strict=True)
-        ):
-            hint = " (add a channel axis: x[..., None])" if x.shape.rank == 3 else ""
-            raise ValueError(
-                f"{type(self).__name__} expects images shaped (batch, "
-                f"{', '.join(map(str, expected[1:]))}); got {tuple(x.shape)}{hint}"
-            )
-        return tf.cast(x, tf.float32)
+        """Casts ``x`` to float32 and checks its static shape against ``input_shape``
+        (:func:`keras_gvae.validation.check_images`)."""
+        return validation.check_images(x, self.image_shape, type(self).__name__)
 
     def check_values(self, x):
-        """Graph-safe checks: no NaN/Inf; for the Bernoulli likelihood, values in [0, 1]."""
-        x = tf.debugging.assert_all_finite(x, "keras_gvae: the batch contains NaN or Inf values")
-        if self.likelihood == "bernoulli":
-            with tf.control_dependencies(
-                [
-                    tf.debugging.assert_greater_equal(
-                        x,
-                        0.0,
-                        message="keras_gvae: the Bernoulli likelihood expects pixel "
-                        "values in [0, 1] (scale uint8 images by 1/255); found a value below 0",
-                    ),
-                    tf.debugging.assert_less_equal(
-                        x,
-                        1.0,
-                        message="keras_gvae: the Bernoulli likelihood expects pixel "
-                        "values in [0, 1] (scale uint8 images by 1/255); found a value above 1",
-                    ),
-                ]
-            ):
-                x = tf.identity(x)
-        return x
+        """Graph-safe checks: no NaN/Inf; for the Bernoulli likelihood, values in [0, 1]
+        (:func:`keras_gvae.validation.assert_image_values`)."""
+        return validation.assert_image_values(x, bernoulli=self.likelihood == "bernoulli")
 
     # ------------------------------------------------------------------ losses
     def encode_and_sample(self, x, training=False):
