@@ -24,20 +24,38 @@ def error_line(capsys):
 
 
 # ------------------------------------------------------------------ --out
-def test_out_is_never_the_current_directory_or_a_parent_of_it(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def here(tmp_path, monkeypatch):
+    """An empty current directory, tmp_path/project/empty."""
     here = tmp_path / "project" / "empty"
     here.mkdir(parents=True)
     monkeypatch.chdir(here)
-    for out, what in ((".", "the current directory"), (str(here), "the current directory")):
-        assert main(["train", *TINY, "--out", out]) == 2
-        assert error_line(capsys) == (
-            f"gvae train: error: {here} is {what}; a finished output replaces its directory, "
-            "so expected the name of a new folder (e.g. runs/NAME)"
-        )
+    return here
+
+
+def nothing_written(tmp_path, here):
+    return (
+        here.is_dir()
+        and not list(here.iterdir())
+        and sorted(p.name for p in tmp_path.rglob("*")) == ["empty", "project"]
+    )
+
+
+@pytest.mark.parametrize("spelled", ["dot", "absolute"])
+def test_out_is_never_the_current_directory(spelled, here, tmp_path, capsys):
+    out = "." if spelled == "dot" else str(here)
+    assert main(["train", *TINY, "--out", out]) == 2
+    assert error_line(capsys) == (
+        f"gvae train: error: {here} is the current directory; a finished output replaces its "
+        "directory, so expected the name of a new folder (e.g. runs/NAME)"
+    )
+    assert nothing_written(tmp_path, here)
+
+
+def test_out_is_never_a_parent_of_the_current_directory_even_with_overwrite(here, tmp_path, capsys):
     assert main(["train", *TINY, "--out", "..", "--overwrite"]) == 2
     assert "is a parent of the current directory" in error_line(capsys)
-    assert here.is_dir() and not list(here.iterdir())
-    assert sorted(p.name for p in tmp_path.rglob("*")) == ["empty", "project"]
+    assert nothing_written(tmp_path, here)
 
 
 # ------------------------------------------------------------------ numbers
@@ -112,16 +130,25 @@ def test_an_unknown_flag_of_a_command_prints_that_commands_usage(capsys):
     assert err.strip().endswith("gvae train: error: unrecognized arguments: --bogus")
 
 
-def test_output_messages_name_overwrite_as_the_user_spells_it(tmp_path, capsys):
+@pytest.fixture
+def taken(tmp_path):
+    """A folder of the user's: not empty, not a keras_gvae output."""
     out = tmp_path / "taken"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
+    return out
+
+
+def test_python_output_messages_name_the_overwrite_parameter(taken):
     with pytest.raises(OutputExistsError) as err:
-        check_output(out, kind="run")
+        check_output(taken, kind="run")
     assert "pass overwrite=True to replace it" in str(err.value) and "--" not in str(err.value)
-    assert main(["train", *TINY, "--out", str(out)]) == 2
+
+
+def test_the_cli_names_the_overwrite_flag(taken, capsys):
+    assert main(["train", *TINY, "--out", str(taken)]) == 2
     assert error_line(capsys) == (
-        f"gvae train: error: {out} already exists and is not empty; choose another name, or "
+        f"gvae train: error: {taken} already exists and is not empty; choose another name, or "
         "pass --overwrite to replace it"
     )
 
