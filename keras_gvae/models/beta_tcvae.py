@@ -26,8 +26,31 @@ def total_correlation_terms(beta, z, z_mean, z_log_var):
     return (beta - 1.0) * tc, {"total_correlation": tc}
 
 
+class TotalCorrelationObjective:
+    """beta-TCVAE's objective on a VAE class, as a mixin listed before it:
+    ``class BetaTCVAE(TotalCorrelationObjective, VAE)``.
+
+    ``beta`` (default :data:`DEFAULT_BETA`) weighs the total correlation, the KL keeps the
+    weight 1 (:attr:`kl_weight`), and :meth:`guidance_terms` adds
+    :func:`total_correlation_terms` to the base class's terms. The class using it adds
+    ``"total_correlation"`` to its ``METRIC_NAMES``.
+    """
+
+    def __init__(self, input_shape=(64, 64, 1), latent_dim=10, beta=DEFAULT_BETA, **kwargs):
+        super().__init__(input_shape=input_shape, latent_dim=latent_dim, beta=beta, **kwargs)
+
+    @property
+    def kl_weight(self):
+        return 1.0
+
+    def guidance_terms(self, x, z, z_mean, z_log_var, training=False):
+        guided, terms = super().guidance_terms(x, z, z_mean, z_log_var, training=training)
+        tc_loss, tc_terms = total_correlation_terms(self.beta, z, z_mean, z_log_var)
+        return (tc_loss if guided is None else guided + tc_loss), {**terms, **tc_terms}
+
+
 @keras.saving.register_keras_serializable(package="keras_gvae")
-class BetaTCVAE(VAE):
+class BetaTCVAE(TotalCorrelationObjective, VAE):
     """beta-TCVAE (Chen, Li, Grosse, Duvenaud: "Isolating Sources of Disentanglement in
     Variational Autoencoders", NeurIPS 2018): the ELBO's KL decomposes into index-code mutual
     information, the total correlation (TC) of the aggregate posterior ``q(z)`` and the
@@ -47,7 +70,8 @@ class BetaTCVAE(VAE):
 
     ``beta`` here is the TC's weight, not the KL's (:attr:`kl_weight` is 1), as in the paper
     and in disentanglement_lib (``beta_tc_vae.beta``); built through the loss hook
-    (:meth:`guidance_terms`, with :func:`total_correlation_terms`).
+    (:meth:`guidance_terms`, with :func:`total_correlation_terms`), by
+    :class:`TotalCorrelationObjective`.
 
     Args:
         input_shape: tuple (H, W, C). Defaults to (64, 64, 1).
@@ -64,13 +88,3 @@ class BetaTCVAE(VAE):
     """
 
     METRIC_NAMES = VAE.METRIC_NAMES + ("total_correlation",)
-
-    def __init__(self, input_shape=(64, 64, 1), latent_dim=10, beta=DEFAULT_BETA, **kwargs):
-        super().__init__(input_shape=input_shape, latent_dim=latent_dim, beta=beta, **kwargs)
-
-    @property
-    def kl_weight(self):
-        return 1.0
-
-    def guidance_terms(self, x, z, z_mean, z_log_var, training=False):
-        return total_correlation_terms(self.beta, z, z_mean, z_log_var)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import keras
 
-from keras_gvae.models.beta_tcvae import DEFAULT_BETA, total_correlation_terms
+from keras_gvae.models.beta_tcvae import TotalCorrelationObjective
 from keras_gvae.models.guided_vae import GuidedVAE
 
 
 @keras.saving.register_keras_serializable(package="keras_gvae")
-class GuidedBetaTCVAE(GuidedVAE):
+class GuidedBetaTCVAE(TotalCorrelationObjective, GuidedVAE):
     """:class:`GuidedVAE` (Ding et al. 2020, Sec. 3.1) on the beta-TCVAE objective of
     :class:`BetaTCVAE` (Chen et al. 2018) instead of the (beta-)VAE's.
 
@@ -23,7 +23,8 @@ class GuidedBetaTCVAE(GuidedVAE):
     :class:`BetaTCVAE`). The guidance terms, its options and their schedules are
     :class:`GuidedVAE`'s; ``content_beta`` is the content units' KL weight against the KL
     weight 1 of every unit, and ``guidance_warmup`` does not ramp the TC term. Reported
-    metrics: GuidedVAE's and ``total_correlation``.
+    metrics: GuidedVAE's and ``total_correlation``. The beta-TCVAE part is
+    :class:`~keras_gvae.models.beta_tcvae.TotalCorrelationObjective`, as in BetaTCVAE.
 
     Args:
         input_shape: tuple (H, W, C). Defaults to (64, 64, 1).
@@ -45,15 +46,3 @@ class GuidedBetaTCVAE(GuidedVAE):
     """
 
     METRIC_NAMES = GuidedVAE.METRIC_NAMES + ("total_correlation",)
-
-    def __init__(self, input_shape=(64, 64, 1), latent_dim=10, beta=DEFAULT_BETA, **kwargs):
-        super().__init__(input_shape=input_shape, latent_dim=latent_dim, beta=beta, **kwargs)
-
-    @property
-    def kl_weight(self):
-        return 1.0
-
-    def guidance_terms(self, x, z, z_mean, z_log_var, training=False):
-        guided, terms = super().guidance_terms(x, z, z_mean, z_log_var, training=training)
-        tc_loss, tc_terms = total_correlation_terms(self.beta, z, z_mean, z_log_var)
-        return guided + tc_loss, {**terms, **tc_terms}
