@@ -1,6 +1,6 @@
 """Named training recipes: a model, its constructor arguments and its budget, per dataset.
 
-A preset is a set of :class:`keras_gvae.training.TrainConfig` fields. The model classes keep
+A preset is a set of :class:`keras_gvae.training.Recipe` fields. The model classes keep
 the paper's defaults; a preset records what was measured to work better on one dataset
 (the measurements are in RESULTS.md and benchmarks/results/). ``gvae train`` uses the
 preset registered for its ``--model`` and ``--dataset`` unless told ``--preset none``;
@@ -11,6 +11,7 @@ Example:
 >>> "guided-shapes" in presets.list_presets()
 True
 >>> config = presets.train_config("guided-shapes", seed=1)  # a TrainConfig
+>>> recipe = presets.recipe("guided-shapes", seed=1)  # its Recipe  # doctest: +SKIP
 >>> model = presets.build("guided-shapes")  # doctest: +SKIP
 """
 
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+
+from keras_gvae.training.config import RECIPE_FIELDS as _RECIPE
 
 _ISOTROPIC = ("uniform_scale", "rotation", "translation")
 
@@ -29,8 +32,8 @@ class Preset:
     Args:
         name: str, the preset's name (``gvae train --preset NAME``).
         description: str, one line: what it is and where it was measured.
-        settings: dict of ``TrainConfig`` fields (``model``, ``dataset``, ``model_kwargs``,
-            ``epochs``, ...); fields not named keep ``TrainConfig``'s defaults.
+        settings: dict of `RECIPE_FIELDS` (``model``, ``dataset``, ``model_kwargs``,
+            ``epochs``, ...); fields not named keep ``Recipe``'s defaults.
     """
 
     name: str
@@ -91,36 +94,22 @@ def merged_settings(name: str, overrides: dict) -> dict:
     return settings
 
 
-# The TrainConfig fields a preset may set (and ``gvae train``'s flags override).
-RECIPE_FIELDS = (
-    "model",
-    "dataset",
-    "data_dir",
-    "epochs",
-    "steps_per_epoch",
-    "batch_size",
-    "latent_dim",
-    "beta",
-    "learning_rate",
-    "clip_norm",
-    "lr_schedule",
-    "seed",
-    "attributes",
-    "likelihood",
-    "model_kwargs",
-)
+# The fields a preset may set (and ``gvae train``'s flags override): those of a
+# keras_gvae.training.Recipe but its ``preset``, the name of the preset itself.
+RECIPE_FIELDS = tuple(field for field in _RECIPE if field != "preset")
 
 
 def differences(config) -> dict:
-    """What a :class:`keras_gvae.training.TrainConfig` changes of its preset's recipe:
+    """What a :class:`keras_gvae.training.Recipe` (or TrainConfig) changes of its preset's
+    recipe (``gvae train`` gives it to the model card):
     ``{field: value}`` (``"model_kwargs.NAME"`` for a model argument) for every recipe
     field that differs; empty when ``config.preset`` is None or nothing differs."""
     if config.preset is None:
         return {}
-    recipe = train_config(config.preset)
+    base = recipe(config.preset)
     changed = {}
     for field in RECIPE_FIELDS:
-        ours, theirs = getattr(config, field), getattr(recipe, field)
+        ours, theirs = getattr(config, field), getattr(base, field)
         if field == "model_kwargs":
             for key in sorted(set(ours) | set(theirs)):
                 if ours.get(key) != theirs.get(key):
@@ -138,6 +127,13 @@ def train_config(name: str, **overrides):
     from keras_gvae.training import TrainConfig
 
     return TrainConfig(preset=name, **merged_settings(name, overrides))
+
+
+def recipe(name: str, **overrides):
+    """The :class:`keras_gvae.training.Recipe` of preset ``name`` with ``overrides``."""
+    from keras_gvae.training import Recipe
+
+    return Recipe(preset=name, **merged_settings(name, overrides))
 
 
 def build(name: str, input_shape=None, **overrides):

@@ -100,13 +100,14 @@ def test_gvae_train_uses_the_default_preset_and_flags_override_it(tmp_path):
     assert config["model_kwargs"] == {**recipe, "sub_weight": 2} and config["seed"] == 5
     assert config["preset"] == "guided-shapes" and "--seed 5" in config["command"]
     card = (tmp_path / "b" / "MODEL_CARD.md").read_text()
+    # Every Recipe field the run changes, in the Recipe's order (eval_images is one).
     tiny = "epochs=1, steps_per_epoch=2, batch_size=8"
     assert (
         f"- Preset: `guided-shapes` (keras_gvae.presets), with {tiny}, seed=5, "
-        "model_kwargs.sub_weight=2 over it\n" in card
+        "model_kwargs.sub_weight=2, eval_images=8 over it\n" in card
     )
     assert (
-        f"- Preset: `guided-shapes` (keras_gvae.presets), with {tiny} over it\n"
+        f"- Preset: `guided-shapes` (keras_gvae.presets), with {tiny}, eval_images=8 over it\n"
         in (tmp_path / "a" / "MODEL_CARD.md").read_text()
     )
     assert main(["train", *TINY, "--preset", "none", "--out", str(tmp_path / "c")]) == 0

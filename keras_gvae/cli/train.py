@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from keras_gvae.cli.arguments import fraction, image_size, key_value, positive_int
+from keras_gvae.training.config import OPTION_FIELDS, RECIPE_FIELDS, RESUME_OPTIONS
 
 HELP = "train a (Guided-)VAE and write a run directory"
 
@@ -218,29 +219,19 @@ def add_arguments(parser):
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-# Flags that are settings of a recipe (the rest say where to write and what to print).
-RECIPE_FLAGS = {
-    "model": "model",
-    "dataset": "dataset",
-    "data_dir": "data_dir",
-    "epochs": "epochs",
-    "steps_per_epoch": "steps_per_epoch",
-    "batch_size": "batch_size",
-    "latent_dim": "latent_dim",
-    "beta": "beta",
-    "learning_rate": "learning_rate",
-    "clip_norm": "clip_norm",
-    "lr_schedule": "lr_schedule",
-    "seed": "seed",
-    "attributes": "attributes",
-    "likelihood": "likelihood",
-    "model_arg": "model_kwargs",
-    "image_size": "image_size",
-    "color_mode": "color_mode",
-    "labels": "labels",
-    "held_out": "held_out",
-    "held_out_seed": "held_out_seed",
-}
+# The flags (argparse destinations) of the Recipe and RunOptions fields that are not named
+# like them; every other field's flag is the field's name (--learning-rate: learning_rate).
+FIELD_FLAGS = {"model_kwargs": "model_arg", "verbose": "quiet"}
+
+
+def _flag(field):
+    return FIELD_FLAGS.get(field, field)
+
+
+# Flag -> field of the recipe settings a preset sets (presets.RECIPE_FIELDS: the Recipe's
+# fields but the preset's own name); the other flags are the run options, --preset,
+# --list-presets and --resume.
+RECIPE_FLAGS = {_flag(field): field for field in RECIPE_FIELDS if field != "preset"}
 
 
 def run(args):
@@ -253,7 +244,8 @@ def run(args):
         return 0
     if args.resume:
         return _resume(args, typed_flags(args.argv))
-    out = train(config_from_args(args), notify=_print_note)
+    config = config_from_args(args)
+    out = train(config, notify=_print_note, preset_changes=presets.differences(config))
     if out is None:
         return _worker_done()
     metrics = read_metrics(out)
@@ -263,7 +255,8 @@ def run(args):
 
 
 def config_from_args(args):
-    """The :class:`keras_gvae.training.TrainConfig` that ``gvae train`` ``args`` stand for.
+    """The :class:`keras_gvae.training.TrainConfig` that ``gvae train`` ``args`` stand for:
+    the `Recipe` of the recipe flags and the `RunOptions` of the rest.
 
     The preset named (or registered for ``--model`` on ``--dataset``) gives the parser its
     defaults, and ``args.argv`` is parsed again with them: a flag typed beside the preset
@@ -271,24 +264,19 @@ def config_from_args(args):
     from keras_gvae.training import TrainConfig
 
     args, preset = _with_preset_defaults(args)
-    settings = {field: getattr(args, flag) for flag, field in RECIPE_FLAGS.items()}
-    settings["model_kwargs"] = dict(args.model_arg)
-    return TrainConfig(
-        **settings,
-        preset=preset,
-        out=args.out,
-        overwrite=args.overwrite,
-        export=args.export,
-        eval_images=args.eval_images,
-        slim=args.slim,
-        command=_command_line(args.argv),
-        verbose=0 if args.quiet else "auto",
-        precision=args.precision,
-        backup_every=args.backup_every,
-        save_best=args.save_best,
-        strategy=args.strategy,
-        tensorboard=args.tensorboard,
-    )
+    recipe = {field: getattr(args, flag) for flag, field in RECIPE_FLAGS.items()}
+    recipe["model_kwargs"] = dict(args.model_arg)
+    return TrainConfig(**recipe, preset=preset, **_options(args))
+
+
+def _options(args):
+    """The `RunOptions` fields ``args`` give, as a dict (the command line for the model card,
+    the progress bar unless --quiet)."""
+    options = {"command": _command_line(args.argv), "verbose": 0 if args.quiet else "auto"}
+    for field in OPTION_FIELDS:
+        if field not in options:
+            options[field] = getattr(args, _flag(field))
+    return options
 
 
 def _with_preset_defaults(args):
@@ -317,26 +305,25 @@ def _with_preset_defaults(args):
 
 
 def _resume(args, given):
+    from keras_gvae import presets
     from keras_gvae.training import read_metrics, resume_config, train
 
-    fixed = sorted(given & (set(RECIPE_FLAGS) | {"preset", "out", "overwrite"}) - {"epochs"})
+    # A resumed run keeps its recipe (but --epochs) and the directory it writes.
+    settings = {_flag(field) for field in RECIPE_FIELDS + OPTION_FIELDS}
+    may_change = {_flag(field) for field in RESUME_OPTIONS} | {"epochs", "resume"}
+    fixed = sorted(given & settings - may_change)
     if fixed:
         raise ValueError(
             f"--resume continues a run with its own settings; expected only --epochs beside it, "
             f"got --{fixed[0].replace('_', '-')}"
         )
+    options = _options(args)
     config = resume_config(
         args.resume,
         epochs=args.epochs if "epochs" in given else None,
-        verbose=0 if args.quiet else "auto",
-        backup_every=args.backup_every,
-        save_best=args.save_best,
-        export=args.export,
-        slim=args.slim,
-        command=_command_line(args.argv),
-        tensorboard=args.tensorboard,
+        **{field: options[field] for field in RESUME_OPTIONS},
     )
-    out = train(config, notify=_print_note)
+    out = train(config, notify=_print_note, preset_changes=presets.differences(config))
     if out is None:
         return _worker_done()
     metrics = read_metrics(out)

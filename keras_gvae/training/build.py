@@ -270,7 +270,10 @@ def distribution_strategy(name="default"):
 
 
 def build_model(config, input_shape):
-    """``config``'s model, built and compiled inside its distribution strategy's scope."""
+    """The model of ``config`` (a `Recipe`, or a TrainConfig), built and compiled inside its
+    distribution strategy's scope: the model class of ``config.model`` with its
+    ``latent_dim``, ``beta``, ``likelihood``, ``seed``, ``precision`` and ``model_kwargs``,
+    and Adam with its ``learning_rate``, ``lr_schedule`` and ``clip_norm``."""
     with distribution_strategy(config.strategy).scope():
         return _build_model(config, input_shape)
 

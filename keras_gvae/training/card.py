@@ -17,8 +17,12 @@ def slim_copy(model):
     return clone
 
 
-def model_card(config, model, metrics, exports, run_dir):
-    """A short Markdown model card: command, data, training, metrics, files."""
+def model_card(config, model, metrics, exports, run_dir, preset_changes=None):
+    """A short Markdown model card: command, data, training, metrics, files.
+
+    ``preset_changes`` is what ``config`` changes of the recipe of its preset
+    (``config.preset``), ``{field: value}`` as keras_gvae.presets.differences gives it;
+    the card names the preset with them (with None, the preset alone)."""
     import platform
 
     def size(name):
@@ -57,7 +61,7 @@ def model_card(config, model, metrics, exports, run_dir):
             else ""
         ),
         *_held_out_line(run_dir),
-        *_preset_line(config),
+        *_preset_line(config.preset, preset_changes),
         f"- Model: `{type(model).__name__}`, input {model.image_shape}, "
         f"latent_dim {model.latent_dim}, "
         f"beta {model.beta}, likelihood {model.likelihood}, {model.count_params():,} weights",
@@ -107,16 +111,13 @@ def _held_out_line(run_dir):
     return [f"- Held-out images: {held['images']}, {where}"]
 
 
-def _preset_line(config):
+def _preset_line(preset, changed):
     """The model card's line naming the preset and what the run changed of it (none without
     a preset)."""
-    from keras_gvae import presets
-
-    if config.preset is None:
+    if preset is None:
         return []
-    changed = presets.differences(config)
     return [
-        f"- Preset: `{config.preset}` (keras_gvae.presets)"
+        f"- Preset: `{preset}` (keras_gvae.presets)"
         + (
             ", with " + ", ".join(f"{k}={json.dumps(v)}" for k, v in changed.items()) + " over it"
             if changed

@@ -1,5 +1,12 @@
-"""The settings of one training run (`TrainConfig`), their checks, and how a run directory's
-settings are read back to resume it."""
+"""The settings of one training run, their checks, and how a run directory's settings are
+read back to resume it.
+
+A run's settings are split once, here: its `Recipe` (what it trains: model, data, budget,
+optimisation, seed, arithmetic; what a preset holds and a resume compares) and its
+`RunOptions` (where it writes, what it adds, how often it backs up, what it prints).
+`TrainConfig` is both in one flat object. Every other list of settings (the presets'
+fields, ``gvae train``'s recipe flags, what ``--resume`` accepts, the resume key) is derived
+from ``RECIPE_FIELDS`` and ``OPTION_FIELDS``."""
 
 from __future__ import annotations
 
@@ -32,11 +39,64 @@ STRATEGIES = ("default", "mirrored", "multi-worker")
 
 
 @dataclasses.dataclass
-class TrainConfig:
-    """Settings of one training run; the CLI flags of ``gvae train`` map onto these.
+class Recipe:
+    """What a run trains: every setting that changes its trained weights or what it measures,
+    and nothing else. A preset (keras_gvae.presets) is a set of these fields; a run's recipe
+    is what ``resume_key`` compares, what a resumed run keeps (only ``epochs`` may grow) and
+    what the model is built from (keras_gvae.training.build: `build_model`, `make_pipeline`).
 
-    The default budget (10 epochs x 100 steps x 64 images, GuidedVAE on the embedded
-    shapes) finishes in under 5 minutes on a 2-core CPU.
+    The defaults (10 epochs x 100 steps x 64 images, GuidedVAE on the embedded shapes)
+    finish in under 5 minutes on a 2-core CPU.
+
+    Field by field, why each is here rather than in `RunOptions`:
+
+    - model, model_kwargs, latent_dim, beta, likelihood, attributes: the model built.
+    - dataset, data_dir, image_size, color_mode, labels, held_out, held_out_seed: the images
+      it trains on (for a folder, which of its images are held out too).
+    - epochs, steps_per_epoch, batch_size, learning_rate, lr_schedule, clip_norm, seed: the
+      budget and the optimisation.
+    - precision, strategy: the arithmetic (a dtype policy, or the gradients summed across
+      replicas in another order), so the weights differ in their last bits.
+    - eval_images: the held-out sample of the final evaluation (metrics.json) and, with
+      save_best, of every epoch's validation.
+    - save_best: the validation pass each epoch draws from the model's noise generator, so
+      the epochs after the first train on other noise than without it.
+    - preset: the name of the preset the recipe was made from (None for none): changes no
+      weight, but says what the recipe is a variant of (the model card lists the
+      differences) and keeps a run made with ``--preset`` apart from the same fields typed.
+
+    Args:
+        model: a name of keras_gvae.registry (``MODEL_NAMES``).
+        dataset: a dataset name, or a folder of images (or a .zip of them).
+        data_dir: an existing folder with local copies of the dataset's files, or None.
+        image_size, color_mode, labels: how the images are read. For every dataset,
+            (height, width) to resize them to. For a folder of images also: None leaves the
+            size to the files (their own when they share one the built-in networks take,
+            else 64x64), color_mode is "auto" (grey if every image is, else RGB),
+            "grayscale" or "rgb", labels "auto" (the class sub-folders when every image
+            lies in one), "folders" or "none"; a run records what "auto" chose
+            (keras_gvae.training.build.resolve_data).
+        held_out, held_out_seed: the fraction of a folder's images set aside as held-out,
+            never trained on, chosen by held_out_seed (keras_gvae.data.split_held_out).
+        attributes: the named labels a model that trains on labels uses (a tuple, or a
+            comma-separated str), else None.
+        likelihood: "bernoulli" or "gaussian"; None: the dataset's (`resolve`).
+        latent_dim: the number of latent units.
+        beta: the KL weight; None: the model's default (`resolve`).
+        model_kwargs: further constructor arguments of the model class.
+        epochs, steps_per_epoch, batch_size: the budget (batch_size is the global batch).
+        learning_rate, lr_schedule, clip_norm: Adam's rate, one of ``LR_SCHEDULES``, and the
+            global norm each step's gradients are clipped to (None: not clipped).
+        seed: seeds the data, the weights and the noise.
+        precision: the model's dtype policy, one of ``PRECISIONS``.
+        strategy: one of ``STRATEGIES`` (see `distribution_strategy`).
+        eval_images: the held-out images of the final evaluation and pictures.
+        save_best: keep best.keras, the model of the epoch with the lowest held-out loss.
+        preset: the name of the keras_gvae.presets recipe these settings came from, or None.
+
+    Raises:
+        keras_gvae.errors.ParameterError: a field (or a model argument) with a value a run
+            cannot use, naming it and what was expected.
     """
 
     model: str = "guided"
@@ -51,41 +111,17 @@ class TrainConfig:
     clip_norm: float | None = None
     lr_schedule: str = "constant"
     seed: int = 0
-    out: str | None = None
-    overwrite: bool = False
     attributes: tuple[str, ...] | None = None
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     eval_images: int = 512
     likelihood: str | None = None
-    export: bool = False
-    slim: bool = False
-    command: str | None = None
-    verbose: int | str = "auto"
-    # The name of the keras_gvae.presets recipe these settings came from, if any.
     preset: str | None = None
-    # The model's dtype policy, one of PRECISIONS.
     precision: str = "float32"
-    # Back the training state up every this many steps too (it always is every epoch).
-    backup_every: int | None = None
-    # Keep best.keras, the model of the epoch with the lowest held-out loss.
     save_best: bool = False
-    # A finished or interrupted run directory this run continues (see `resume_config`).
-    resume: str | None = None
-    # One of STRATEGIES (see `distribution_strategy`).
     strategy: str = "default"
-    # Write TensorBoard summaries every epoch into RUN_DIR/tensorboard (see TENSORBOARD).
-    tensorboard: bool = False
-    # How the images are read. For every dataset, (height, width) to resize them to. For a
-    # folder of images (``dataset`` a path) also: None leaves the size to the files (their
-    # own when they share one the built-in networks take, else 64x64), color_mode is
-    # "auto" (grey if every image is, else RGB), "grayscale" or "rgb", labels "auto" (the
-    # class sub-folders when every image lies in one), "folders" or "none"; a run records
-    # what "auto" chose (keras_gvae.training.build.resolve_data).
     image_size: tuple[int, int] | None = None
     color_mode: str = "auto"
     labels: str = "auto"
-    # The fraction of a folder's images set aside as held-out, never trained on, chosen by
-    # held_out_seed (keras_gvae.data.split_held_out).
     held_out: float = 0.1
     held_out_seed: int = 0
 
@@ -99,14 +135,8 @@ class TrainConfig:
             "clip_norm": self.clip_norm is None
             or (math.isfinite(self.clip_norm) and self.clip_norm > 0),
             "eval_images": self.eval_images >= 1,
-            "backup_every": self.backup_every is None or self.backup_every >= 1,
         }
-        bad = [k for k, ok in checks.items() if not ok]
-        if bad:
-            kind = "a finite number" if bad[0] in ("learning_rate", "clip_norm") else "an integer"
-            raise ParameterError(
-                bad[0], f"{bad[0]}={getattr(self, bad[0])!r}: expected {kind} above 0"
-            )
+        _refuse_first(self, checks)
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; got {self.lr_schedule!r}")
         if self.precision not in PRECISIONS:
@@ -137,6 +167,100 @@ class TrainConfig:
             )
         _check_model_argument_kinds(self.model, self.model_kwargs)
         _check_data_settings(self)
+
+
+@dataclasses.dataclass
+class RunOptions:
+    """How one run of a `Recipe` is carried out: where it writes, what it adds to the run
+    directory, how often it backs up and what it prints. None of them changes a trained
+    weight or a measured number, so a run killed and started again with other options
+    resumes all the same (`resume_key` leaves them out), and ``gvae train --resume`` takes
+    new values of all but the three that say which directory is written.
+
+    Args:
+        out: the run directory; None: ``runs/<model>-<dataset>-<time>`` (`default_run_dir`).
+        overwrite: replace an existing run directory at ``out`` (never anything else).
+        resume: a finished or interrupted run directory this run continues
+            (see `resume_config`), or None.
+        export: also write saved_model/ and decoder.tflite into the run directory.
+        slim: save model.keras without optimizer state (it cannot be resumed).
+        command: the command line, for the model card (None: one is written from the
+            settings).
+        verbose: Keras' progress bar ("auto", 0, 1 or 2).
+        backup_every: back the training state up every this many steps too (it always is
+            every epoch), or None.
+        tensorboard: write TensorBoard summaries every epoch into RUN_DIR/tensorboard (see
+            keras_gvae.training.TENSORBOARD).
+    """
+
+    out: str | None = None
+    overwrite: bool = False
+    resume: str | None = None
+    export: bool = False
+    slim: bool = False
+    command: str | None = None
+    verbose: int | str = "auto"
+    backup_every: int | None = None
+    tensorboard: bool = False
+
+    def __post_init__(self):
+        _refuse_first(self, {"backup_every": self.backup_every is None or self.backup_every >= 1})
+
+
+# The one partition of a run's settings: what it trains, and how that run is carried out.
+RECIPE_FIELDS = tuple(f.name for f in dataclasses.fields(Recipe))
+OPTION_FIELDS = tuple(f.name for f in dataclasses.fields(RunOptions))
+# The options that name the directory a run writes: a resumed run keeps its own.
+WHERE_FIELDS = ("out", "overwrite", "resume")
+# What a resumed run may set anew (`resume_config`): every other option.
+RESUME_OPTIONS = tuple(f for f in OPTION_FIELDS if f not in WHERE_FIELDS)
+# The settings a run killed and started again may change and still resume: the options
+# (the name from before the split; `resume_key` is the recipe's fields).
+NOT_IN_RESUME_KEY = OPTION_FIELDS
+
+
+@dataclasses.dataclass
+class TrainConfig(RunOptions, Recipe):
+    """A `Recipe` and the `RunOptions` of one run in one flat object: every field of both
+    (``config.learning_rate``, ``config.out``), what `keras_gvae.training.train` takes and
+    what a run's config.json records. ``config.recipe`` and ``config.options`` are the two
+    halves; ``TrainConfig.of(recipe, options)`` puts them together.
+
+    A TrainConfig is a Recipe (``isinstance(config, Recipe)``), so it can be given wherever
+    a recipe is read (`build_model`, `make_pipeline`, `resolve`, `resume_key`).
+    """
+
+    def __post_init__(self):
+        Recipe.__post_init__(self)
+        RunOptions.__post_init__(self)
+
+    @classmethod
+    def of(cls, recipe: Recipe, options: RunOptions | None = None) -> TrainConfig:
+        """The run of ``recipe`` with ``options`` (default: `RunOptions`' defaults)."""
+        options = RunOptions() if options is None else options
+        return cls(**_values(recipe, RECIPE_FIELDS), **_values(options, OPTION_FIELDS))
+
+    @property
+    def recipe(self) -> Recipe:
+        return Recipe(**_values(self, RECIPE_FIELDS))
+
+    @property
+    def options(self) -> RunOptions:
+        return RunOptions(**_values(self, OPTION_FIELDS))
+
+
+def _values(obj, names):
+    return {name: getattr(obj, name) for name in names}
+
+
+def _refuse_first(settings, checks):
+    """ParameterError naming the first field of ``checks`` (name -> ok) that is not ok."""
+    bad = [k for k, ok in checks.items() if not ok]
+    if bad:
+        kind = "a finite number" if bad[0] in ("learning_rate", "clip_norm") else "an integer"
+        raise ParameterError(
+            bad[0], f"{bad[0]}={getattr(settings, bad[0])!r}: expected {kind} above 0"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -356,26 +480,30 @@ def dataset_name(config):
     return Path(config.dataset).name if is_folder(config.dataset) else config.dataset
 
 
-def resume_config(run_dir, epochs=None, **settings):
+def resume_config(run_dir, epochs=None, **options):
     """The :class:`TrainConfig` that continues ``run_dir`` for ``epochs`` epochs in all
     (default: its own number), from its optimizer state.
 
     ``run_dir`` is a finished run directory (it is replaced by the longer run once that is
     complete) or the ``.NAME.partial-*`` of an interrupted one (it goes on from its last
-    backup). ``settings`` may set what does not change the training: verbose, backup_every,
-    save_best, export, slim, command, tensorboard.
+    backup). The run keeps its `Recipe` but for ``epochs``; ``options`` may set any of
+    `RunOptions` but the directory written (``RESUME_OPTIONS``: verbose, backup_every,
+    export, slim, command, tensorboard). A config.json written before the split (a flat dict
+    of every field, or one without the fields added since) is read the same way.
 
     Raises:
         ValueError: ``run_dir`` is not a run, was saved without optimizer state
-            (``slim``), or ``epochs`` is not more than it has trained.
+            (``slim``), or ``epochs`` is not more than it has trained; an option not in
+            ``RESUME_OPTIONS``.
     """
     from keras_gvae.io import MARKER, marker_kind
     from keras_gvae.training.run_dir import RunDirectory
 
     run_dir = Path(run_dir)
-    allowed = {"verbose", "backup_every", "save_best", "export", "slim", "command", "tensorboard"}
-    if set(settings) - allowed:
-        raise ValueError(f"resume_config takes only {sorted(allowed)}; got {sorted(settings)}")
+    if set(options) - set(RESUME_OPTIONS):
+        raise ValueError(
+            f"resume_config takes only {sorted(RESUME_OPTIONS)}; got {sorted(options)}"
+        )
     partial = ".partial-" in run_dir.name and run_dir.name.startswith(".")
     try:
         saved = RunDirectory(run_dir).config()
@@ -401,23 +529,31 @@ def resume_config(run_dir, epochs=None, **settings):
                 f"{run_dir} has trained {saved['epochs']} epochs; expected epochs=N with N above "
                 f"{saved['epochs']} to continue it",
             )
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    saved = {k: v for k, v in saved.items() if k in fields}
-    saved.update(settings, resume=str(run_dir), overwrite=not partial)
+    recipe = {k: v for k, v in saved.items() if k in RECIPE_FIELDS}
     if epochs is not None:
-        saved["epochs"] = epochs
-    if isinstance(saved.get("attributes"), list):
-        saved["attributes"] = tuple(saved["attributes"])
-    return TrainConfig(**saved)
+        recipe["epochs"] = epochs
+    if isinstance(recipe.get("attributes"), list):
+        recipe["attributes"] = tuple(recipe["attributes"])
+    kept = {k: v for k, v in saved.items() if k in RESUME_OPTIONS}
+    where = {"out": saved.get("out"), "overwrite": not partial, "resume": str(run_dir)}
+    return TrainConfig(**recipe, **{**kept, **options}, **where)
 
 
-# Settings that do not change what is trained: a run killed and started again with other
-# values of these resumes all the same.
-NOT_IN_RESUME_KEY = ("out", "overwrite", "command", "verbose", "backup_every", "tensorboard")
+def resume_key(recipe):
+    """The settings that identify a run's training: its `Recipe`'s fields (of a Recipe or a
+    `TrainConfig`). A kept partial run directory with the same key is resumed from its
+    backup (see keras_gvae.io.atomic_directory); `RunOptions` may differ."""
+    settings = dataclasses.asdict(recipe)
+    return {field: settings[field] for field in RECIPE_FIELDS}
 
 
-def resume_key(config):
-    """The settings that identify a run's training; a kept partial run directory with the
-    same key is resumed from its backup (see keras_gvae.io.atomic_directory)."""
-    settings = dataclasses.asdict(config)
-    return {k: v for k, v in settings.items() if k not in NOT_IN_RESUME_KEY}
+# The options that were part of the resume key before the settings were split into a Recipe
+# and RunOptions (version 0.x); `legacy_resume_key` still finds such a partial run.
+_LEGACY_KEY_OPTIONS = ("export", "slim", "resume")
+
+
+def legacy_resume_key(config):
+    """The resume key a run of ``config`` (a `TrainConfig`) had before the split: its recipe
+    with ``export``, ``slim`` and ``resume``. A partial run directory kept by that version
+    carries it (keras_gvae.training.train takes it over under `resume_key`)."""
+    return resume_key(config) | {k: getattr(config, k) for k in _LEGACY_KEY_OPTIONS}

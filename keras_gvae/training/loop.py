@@ -17,17 +17,24 @@ from keras_gvae.io import (
     atomic_directory,
     clear_stale_temporaries,
     rekey_partial,
+    resumable_partial,
     save_model_atomic,
     write_json,
 )
 from keras_gvae.training.build import build_model, distribution_strategy, training_data
 from keras_gvae.training.card import model_card, slim_copy
-from keras_gvae.training.config import TrainConfig, default_run_dir, resolve, resume_key
+from keras_gvae.training.config import (
+    TrainConfig,
+    default_run_dir,
+    legacy_resume_key,
+    resolve,
+    resume_key,
+)
 from keras_gvae.training.run_dir import RunDirectory
 from keras_gvae.training.signals import HeldSignals
 
 
-def train(config: TrainConfig, notify=None) -> Path:
+def train(config: TrainConfig, notify=None, preset_changes=None) -> Path:
     """Trains a model as ``config`` says and writes a run directory; returns its path (None
     on the workers of a multi-worker run other than the chief, which write no run directory).
 
@@ -45,6 +52,10 @@ def train(config: TrainConfig, notify=None) -> Path:
     ``notify(parameter, text)`` is told what was decided about the data that the settings
     left open (a folder's image size, colours, labels; see `resolve_data`); by default it
     prints ``text (parameter)``.
+
+    ``preset_changes``, for a config made from a preset (``config.preset``), is what it
+    changes of the preset's recipe, ``{field: value}`` (keras_gvae.presets.differences);
+    the model card lists it.
 
     Raises:
         keras_gvae.io.OutputExistsError: ``config.out`` exists and may not be replaced.
@@ -67,6 +78,11 @@ def train(config: TrainConfig, notify=None) -> Path:
     source = Path(config.resume) if config.resume else None
     if source is not None and source.name.startswith(f".{out.name}.partial-"):
         rekey_partial(source, key)  # an interrupted run goes on in its own partial
+    elif resumable_partial(out, key) is None:
+        # A partial kept before the resume key became the recipe's fields goes on too.
+        older = resumable_partial(out, legacy_resume_key(config))
+        if older is not None:
+            rekey_partial(older, key)
     with atomic_directory(
         out,
         overwrite=config.overwrite,
@@ -75,8 +91,10 @@ def train(config: TrainConfig, notify=None) -> Path:
         resume_key=key,
     ) as tmp:
         clear_stale_temporaries(tmp)  # of a resumed run killed while writing a file
+        if not config.export:  # a kept run that failed exporting, finished without it
+            _remove_exports(tmp)
         with HeldSignals() as held:  # Ctrl-C and SIGTERM act between steps and stages
-            _train_into(config, out, tmp, notify, held)
+            _train_into(config, out, tmp, notify, held, preset_changes)
     # Removed once the run is committed: killed before, the same command goes on from it.
     shutil.rmtree(out / BACKUP, ignore_errors=True)
     return out
@@ -91,6 +109,19 @@ def _train_as_worker(config, notify=None):
     with tempfile.TemporaryDirectory(prefix="gvae-worker-") as tmp, HeldSignals() as held:
         _train_into(config, None, Path(tmp), notify, held)
     return None
+
+
+# What export=True adds to a run directory.
+EXPORTS = ("saved_model", "decoder.tflite")
+
+
+def _remove_exports(tmp):
+    for name in EXPORTS:
+        path = tmp / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
 
 
 def _worth_keeping(tmp):
@@ -170,7 +201,7 @@ def _drop_history_after(path, epochs):
     path.write_text("".join(lines[: 1 + epochs]))
 
 
-def _train_into(config, out, tmp, notify=None, held=None):
+def _train_into(config, out, tmp, notify=None, held=None, preset_changes=None):
     import keras
 
     from keras_gvae import visualization
@@ -272,10 +303,10 @@ def _train_into(config, out, tmp, notify=None, held=None):
         from keras_gvae.export import export_saved_model, export_tflite_decoder
 
         held.deliver()
-        export_saved_model(model, tmp / "saved_model")
+        export_saved_model(model, tmp / EXPORTS[0])
         held.deliver()
-        exports.append(export_tflite_decoder(model, tmp / "decoder.tflite"))
-    run.write_card(model_card(config, model, metrics, exports, tmp))
+        exports.append(export_tflite_decoder(model, tmp / EXPORTS[1]))
+    run.write_card(model_card(config, model, metrics, exports, tmp, preset_changes))
 
 
 def _print_note(parameter, text):
