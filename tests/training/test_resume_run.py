@@ -37,6 +37,17 @@ def test_resume_with_other_settings_is_one_line_error(finished, capsys):
     assert "expected only --epochs beside it, got --seed" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "flags", [["--save-best"], ["--precision", "mixed_bfloat16"], ["--eval-images", "16"]]
+)
+def test_resume_refuses_a_flag_of_the_recipe_in_one_line(finished, flags, capsys):
+    # Each would change the weights or the measured numbers of the continued run.
+    assert main(["train", "--resume", str(finished), "--epochs", "2", *flags]) == 2
+    err = capsys.readouterr().err
+    assert f"expected only --epochs beside it, got {flags[0]}" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.slow
 def test_a_finished_run_continues_from_its_optimizer_state(finished, tmp_path, capsys):
     before = load_model(finished / "model.keras")
