@@ -363,25 +363,26 @@ def plot(rows, path):
 
     from keras_gvae.io import atomic_file
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.6))
     keys = [
         ("mig", "MIG"),
         ("heldout/reconstruction", "held-out reconstruction (nats)"),
         ("shape_check/right_shape", "shape check (right shape)"),
     ]
-    for label in dict.fromkeys(r["label"] for r in rows):
+    for i, label in enumerate(dict.fromkeys(r["label"] for r in rows)):
         mine = [r for r in rows if r["label"] == label]
+        style = {"color": plt.cm.tab20(i % 20), "linestyle": ("-", "--", ":")[i // 20 % 3]}
         images = sorted({r["images"] for r in mine})
         for ax, (key, title) in zip(axes, keys, strict=True):
             values = [[r[key] for r in mine if r["images"] == n] for n in images]
             mean = [np.mean(v) for v in values]
             err = [np.std(v, ddof=1) if len(v) > 1 else 0.0 for v in values]
-            ax.errorbar(images, mean, yerr=err, marker="o", capsize=3, label=label)
+            ax.errorbar(images, mean, yerr=err, marker="o", capsize=3, label=label, **style)
             ax.set_xscale("log")
             ax.set_xlabel("training images seen")
             ax.set_title(title)
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=8)
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
     with atomic_file(path) as tmp:
         fig.savefig(tmp, format="png", dpi=90)
     plt.close(fig)
