@@ -4,8 +4,11 @@ Trains one ``SupervisedGuidedVAE`` (latent_dim 10 unless ``--config`` sets it) o
 embedded shapes variant (default ``shapes_binary_upright`` with attributes
 ``is_heart,large``) for ``--steps`` batches of 64 (seed 0), with extra constructor
 arguments from ``--config`` (JSON, e.g.
-``'{"joint_inhibition": true, "inhibition_warmup": 1000}'``), then measures on 5,000 fresh
-images (seed 5; codes are posterior means; first 4,000 to fit, last 1,000 to test):
+``'{"joint_inhibition": true, "inhibition_warmup": 1000}'``; terms in their serialized form,
+e.g. ``'{"inhibition": [{"class_name": "keras_gvae>AdversarialInhibition", "config": {}},
+{"class_name": "keras_gvae>MMDInhibition", "config": {"weight": 300}}]}'``), then measures
+on 5,000 fresh images (seed 5; codes are posterior means; first 4,000 to fit, last 1,000 to
+test):
 
 - head: the model's own excitation heads, accuracy on the test codes;
 - excite: ``excitation_accuracy`` (a 1-D logistic regression on the excited unit);
@@ -152,6 +155,11 @@ def main(argv=None):
         **({"batch_size": args.batch_size} if args.batch_size != 64 else {}),
         **options,
     }
+    # Terms as the model built them (their repr), not as their serialized JSON.
+    shown.update(
+        {key: getattr(model, key) for key in ("excitation", "inhibition") if key in options}
+    )
+    shown = {k: list(v) if isinstance(v, tuple) else v for k, v in shown.items()}
     row = (
         f"| {args.variant} | {','.join(attrs)} | {args.steps} | {args.lr:g} | "
         f"{', '.join(f'{k}={v}' for k, v in shown.items()) or 'defaults'} | {seconds:.0f} | "

@@ -254,12 +254,15 @@ register(
             "steps_per_epoch": 100,
             "seed": 0,
             "model_kwargs": {
-                "adversary_input": "mean",
+                "inhibition": [
+                    {"class_name": "keras_gvae>AdversarialInhibition", "config": {"input": "mean"}},
+                    {
+                        "class_name": "keras_gvae>MMDInhibition",
+                        "config": {"weight": 300.0, "standardize": True, "unbiased": True},
+                    },
+                ],
                 "joint_inhibition": True,
                 "inhibition_warmup": 1000,
-                "mmd_weight": 300,
-                "mmd_standardize": True,
-                "mmd_unbiased": True,
             },
         },
     )

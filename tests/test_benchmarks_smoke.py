@@ -107,14 +107,19 @@ def test_supervised_attribute_control_runs(tmp_path):
             "--eval-images",
             "1000",
             "--config",
-            '{"mmd_weight": 1.0}',
+            '{"inhibition": [{"class_name": "keras_gvae>AdversarialInhibition", "config": {}},'
+            ' {"class_name": "keras_gvae>MMDInhibition", "config": {"weight": 1.0}}]}',
             "--output",
             str(out),
         ]
     )
     text = out.read_text()
     assert text.startswith("# Supervised Guided-VAE") and text.rstrip().endswith(row)
-    assert "| shapes_binary_upright | is_heart,large | 2 | 0.001 | mmd_weight=1.0 |" in row
+    assert (
+        "| shapes_binary_upright | is_heart,large | 2 | 0.001 | inhibition=["
+        "AdversarialInhibition(weight=200.0, input='sample', steps=1, hidden_units=[32, 32]), "
+        "MMDInhibition(weight=1.0, standardize=False, unbiased=False)] |"
+    ) in row
     saved = tmp_path / "m.keras"
     row = script.main(
         [

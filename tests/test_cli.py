@@ -277,6 +277,13 @@ def test_train_on_a_folder_of_images(tmp_path):
     assert load_model(out, compile=False).image_shape == (28, 28, 1)
 
 
+# Term objects as a model argument: their serialized form, as JSON.
+INHIBITION = [
+    {"class_name": "keras_gvae>AdversarialInhibition", "config": {"input": "mean"}},
+    {"class_name": "keras_gvae>MMDInhibition", "config": {"weight": 10}},
+]
+
+
 @pytest.fixture(scope="module")
 def supervised_run(tmp_path_factory):
     """A supervised run with model arguments, a clip norm and a cosine schedule."""
@@ -295,9 +302,7 @@ def supervised_run(tmp_path_factory):
         "--model-arg",
         "joint_inhibition=true",
         "--model-arg",
-        "mmd_weight=10",
-        "--model-arg",
-        "adversary_input=mean",
+        "inhibition=" + json.dumps(INHIBITION),
         "--clip-norm",
         "5",
         "--lr-schedule",
@@ -343,13 +348,13 @@ def test_the_model_card_repeats_the_clip_norm_flag(supervised_run):
 
 def test_model_arguments_reach_the_model_and_its_config(supervised_run, supervised_model):
     model = supervised_model
-    assert (model.joint_inhibition, model.mmd_weight, model.adversary_input) == (True, 10.0, "mean")
+    assert (model.joint_inhibition, model.mmd.weight, model.adversarial.input) == (
+        True,
+        10.0,
+        "mean",
+    )
     config = json.loads((supervised_run / "config.json").read_text())
-    assert config["model_kwargs"] == {
-        "joint_inhibition": True,
-        "mmd_weight": 10,
-        "adversary_input": "mean",
-    }
+    assert config["model_kwargs"] == {"joint_inhibition": True, "inhibition": INHIBITION}
 
 
 def test_evaluate_measures_attribute_control_on_the_runs_own_dataset(supervised_run, tmp_path):

@@ -185,7 +185,9 @@ def test_supervised_attributes_on_the_shapes(tmp_path):
     (run,) = result["runs"]
     assert run["label"] == "position" and run["attributes"] == ["right_half", "bottom_half"]
     assert (run["num_fit"], run["num_test"], run["latent_dim"], run["beta"]) == (200, 100, 4, 8.0)
-    assert run["model_kwargs/mmd_unbiased"] is True and run["lr_schedule"] == "cosine"
+    mmd = run["model_kwargs/inhibition"][1]
+    assert mmd["class_name"] == "keras_gvae>MMDInhibition" and mmd["config"]["unbiased"] is True
+    assert run["lr_schedule"] == "cosine"
     check_supervised_run(run, tmp_path)
     assert run["figure"] == "sweep_position.png"
     table = (tmp_path / "supervised_attributes.md").read_text()

@@ -81,7 +81,7 @@ def key_value(text):
     name, sep, value = text.partition("=")
     if not sep or not name.isidentifier():
         raise argparse.ArgumentTypeError(
-            f"expected NAME=VALUE (e.g. mmd_weight=1000), got {text!r}"
+            f"expected NAME=VALUE (e.g. inhibition_warmup=1000), got {text!r}"
         )
     try:
         return name, json.loads(value)

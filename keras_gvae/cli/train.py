@@ -94,8 +94,10 @@ def add_arguments(parser):
         type=key_value,
         default=[],
         metavar="NAME=VALUE",
-        help="extra model constructor argument, repeatable (e.g. --model-arg "
-        "joint_inhibition=true --model-arg mmd_weight=1000)",
+        help="extra model constructor argument, repeatable, VALUE read as JSON (e.g. "
+        "--model-arg joint_inhibition=true --model-arg inhibition_warmup=1000; a term in "
+        'its serialized form: --model-arg \'inhibition=[{"class_name": '
+        '"keras_gvae>AdversarialInhibition", "config": {"input": "mean"}}]\')',
     )
     parser.add_argument(
         "--likelihood",

@@ -13,15 +13,14 @@ from keras_gvae.models.terms import (
     InhibitionTerm,
     MMDInhibition,
     add_step_counter,
-    check_code_source,
-    check_positive_steps,
     warmup_schedule,
 )
 from keras_gvae.models.vae import VAE, LatentCode
 
-# The flat keyword arguments of the constructor, kept as a shorthand (and for configs saved
-# before the term objects): argument -> (the term it sets, the term's option).
-FLAT_ARGUMENTS = {
+# The flat keys of configs saved before the term objects (e.g. the shipped
+# saved_models/supervised_position/model.keras): key -> (the term it set, the term's option).
+# Only :meth:`SupervisedGuidedVAE.from_config` reads them, so those files still load.
+_SAVED_FLAT_KEYS = {
     "excitation_weight": ("excitation", "weight"),
     "excitation_input": ("excitation", "input"),
     "excitation_hidden_units": ("excitation", "hidden_units"),
@@ -35,38 +34,23 @@ FLAT_ARGUMENTS = {
 }
 
 
-def terms_from_flat(excitation=None, inhibition=None, **flat):
-    """``(excitation, inhibition terms)`` from the constructor's term arguments or from the
-    flat ones (:data:`FLAT_ARGUMENTS`); a group given both ways is refused.
-
-    Flat arguments: the excitation and adversarial terms take the ones given; an
-    :class:`MMDInhibition` is added when ``mmd_weight > 0`` (``mmd_standardize`` and
-    ``mmd_unbiased`` mean nothing without it, as before).
-    """
+def _terms_of_saved_flat_config(config):
+    """``config`` with the flat keys of a config saved before the term objects replaced by
+    ``excitation`` and ``inhibition`` terms: the excitation and adversarial terms take the
+    options saved; an :class:`MMDInhibition` is added when ``mmd_weight > 0`` (as the flat
+    arguments did)."""
     options = {"excitation": {}, "adversarial": {}, "mmd": {}}
-    for name, value in flat.items():
-        term, option = FLAT_ARGUMENTS[name]
-        options[term][option] = value
-    for name in ("excitation_input", "adversary_input"):
-        if name in flat:
-            check_code_source(name, flat[name])
-    if "adversary_steps" in flat:
-        check_positive_steps("adversary_steps", flat["adversary_steps"])
-    for group, given in (("excitation", excitation), ("inhibition", inhibition)):
-        clash = [
-            n for n in flat if (FLAT_ARGUMENTS[n][0] == "excitation") == (group == "excitation")
-        ]
-        if given is not None and clash:
-            raise ValueError(f"pass {group}= or the flat arguments {clash}, not both")
-    if excitation is None:
-        excitation = Excitation(**options["excitation"])
-    if inhibition is None:
-        inhibition = [AdversarialInhibition(**options["adversarial"])]
-        if float(options["mmd"].get("weight", 0.0)) > 0:
-            inhibition.append(MMDInhibition(**options["mmd"]))
-    return _deserialize(excitation, Excitation), [
-        _deserialize(t, InhibitionTerm) for t in inhibition
-    ]
+    for key in [k for k in config if k in _SAVED_FLAT_KEYS]:
+        term, option = _SAVED_FLAT_KEYS[key]
+        options[term][option] = config.pop(key)
+    if any(options.values()):
+        config.setdefault("excitation", Excitation(**options["excitation"]))
+        if "inhibition" not in config:
+            inhibition = [AdversarialInhibition(**options["adversarial"])]
+            if float(options["mmd"].get("weight", 0.0)) > 0:
+                inhibition.append(MMDInhibition(**options["mmd"]))
+            config["inhibition"] = inhibition
+    return config
 
 
 def _deserialize(term, cls):
@@ -75,17 +59,6 @@ def _deserialize(term, cls):
     if not isinstance(term, cls):
         raise ValueError(f"expected a {cls.__name__}; got {term!r}")
     return term
-
-
-def _flat_view(term, option, absent=None):
-    """A read-only attribute under a flat argument's name: ``option`` of the model's
-    ``term`` (``absent`` when the model has no such term)."""
-
-    def get(self):
-        found = getattr(self, term)
-        return absent if found is None else getattr(found, option)
-
-    return property(get, doc=f"The {option} of the model's {term} term (read-only).")
 
 
 @keras.saving.register_keras_serializable(package="keras_gvae")
@@ -150,13 +123,7 @@ class SupervisedGuidedVAE(VAE):
             ``n`` for ``LinearWarmup(n)``, or None / 0 for the full weight from the start.
             The counter is the model's, so recompiling does not restart the warm-up; in a
             fresh run it equals ``optimizer.iterations``. Defaults to None.
-        **kwargs: the arguments of :class:`VAE` and standard Keras model arguments; also
-            the flat arguments of :data:`FLAT_ARGUMENTS` (``excitation_weight``,
-            ``excitation_input``, ``excitation_hidden_units``, ``inhibition_weight``,
-            ``adversary_input``, ``adversary_steps``, ``adversary_hidden_units``,
-            ``mmd_weight``, ``mmd_standardize``, ``mmd_unbiased``) as a shorthand for the
-            terms (``gvae train --model-arg NAME=VALUE`` and configs saved before the
-            terms use them); they are readable as attributes of the same names.
+        **kwargs: the arguments of :class:`VAE` and standard Keras model arguments.
 
     Example:
     >>> from keras_gvae.models.terms import AdversarialInhibition, MMDInhibition
@@ -171,7 +138,6 @@ class SupervisedGuidedVAE(VAE):
     """
 
     METRIC_NAMES = VAE.METRIC_NAMES + ("excitation", "adversary", "inhibition")
-    FLAT_ARGUMENTS = FLAT_ARGUMENTS
 
     def __init__(
         self,
@@ -186,8 +152,10 @@ class SupervisedGuidedVAE(VAE):
         inhibition_warmup=None,
         **kwargs,
     ):
-        flat = {name: kwargs.pop(name) for name in FLAT_ARGUMENTS if name in kwargs}
-        excitation, inhibition = terms_from_flat(excitation, inhibition, **flat)
+        excitation = _deserialize(Excitation() if excitation is None else excitation, Excitation)
+        if inhibition is None:
+            inhibition = [AdversarialInhibition()]
+        inhibition = [_deserialize(t, InhibitionTerm) for t in inhibition]
         super().__init__(input_shape=input_shape, latent_dim=latent_dim, **kwargs)
         # === Config ===
         if isinstance(attributes, str):
@@ -258,17 +226,6 @@ class SupervisedGuidedVAE(VAE):
     def mmd(self):
         """The first :class:`MMDInhibition` term, or None."""
         return next((t for t in self.inhibition if isinstance(t, MMDInhibition)), None)
-
-    excitation_weight = _flat_view("excitation", "weight")
-    excitation_input = _flat_view("excitation", "input")
-    excitation_hidden_units = _flat_view("excitation", "hidden_units")
-    inhibition_weight = _flat_view("adversarial", "weight")
-    adversary_input = _flat_view("adversarial", "input")
-    adversary_steps = _flat_view("adversarial", "steps")
-    adversary_hidden_units = _flat_view("adversarial", "hidden_units")
-    mmd_weight = _flat_view("mmd", "weight", 0.0)
-    mmd_standardize = _flat_view("mmd", "standardize", False)
-    mmd_unbiased = _flat_view("mmd", "unbiased", False)
 
     def load_own_variables(self, store):
         # Files saved before the model had its step counter hold no variables of its own:
@@ -484,3 +441,9 @@ class SupervisedGuidedVAE(VAE):
             }
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        # A config saved before the term objects holds flat keys (mmd_weight, ...): they
+        # become the terms they stood for, so those .keras files load unchanged.
+        return super().from_config(_terms_of_saved_flat_config(dict(config)))

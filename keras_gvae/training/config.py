@@ -412,8 +412,7 @@ def _check_dataset_name(dataset):
 
 
 def model_arguments(model):
-    """Names of the constructor arguments of ``--model``'s class and its bases, with the
-    flat shorthands a class accepts through ``**kwargs`` (its ``FLAT_ARGUMENTS``)."""
+    """Names of the constructor arguments of ``--model``'s class and its bases."""
     import inspect
 
     names = set()
@@ -424,7 +423,6 @@ def model_arguments(model):
                 for p in inspect.signature(cls.__init__).parameters.values()
                 if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "self"
             }
-            names |= set(cls.__dict__.get("FLAT_ARGUMENTS", ()))
     return names
 
 

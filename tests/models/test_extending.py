@@ -210,14 +210,6 @@ def test_no_arguments_is_the_papers_algorithm():
     assert (model.joint_inhibition, model.inhibition_warmup, model.mmd) == (False, None, None)
 
 
-POSITION_FLAT = {
-    "adversary_input": "mean",
-    "joint_inhibition": True,
-    "inhibition_warmup": 1000,
-    "mmd_weight": 300,
-    "mmd_standardize": True,
-    "mmd_unbiased": True,
-}
 POSITION_TERMS = {
     "inhibition": [
         AdversarialInhibition(input="mean"),
@@ -234,23 +226,36 @@ def supervised(**kwargs):
     )
 
 
-def test_flat_arguments_build_the_same_terms_and_config():
-    flat, terms = supervised(**POSITION_FLAT), supervised(**POSITION_TERMS)
-    assert flat.inhibition == terms.inhibition and flat.inhibition_warmup == terms.inhibition_warmup
-    assert as_json({**flat.get_config(), "name": ""}) == as_json({**terms.get_config(), "name": ""})
-    # The flat names stay readable.
-    assert (flat.adversary_input, flat.mmd_weight, flat.mmd_standardize, flat.adversary_steps) == (
-        "mean",
-        300.0,
-        True,
-        1,
-    )
-    # At mmd_weight 0 (the default) the MMD options mean nothing, as before: no MMD term.
-    assert supervised(mmd_standardize=True).mmd is None
-    with pytest.raises(ValueError, match="pass inhibition= or the flat arguments"):
-        supervised(inhibition=[AdversarialInhibition()], mmd_weight=1.0)
+def test_the_terms_are_the_only_way_to_set_them():
+    # The flat arguments of before the term objects (mmd_weight, ...) are gone.
+    with pytest.raises(ValueError, match="Unrecognized keyword arguments.*mmd_weight"):
+        supervised(mmd_weight=1.0)
     with pytest.raises(ValueError, match="exactly one AdversarialInhibition"):
         supervised(inhibition=[MMDInhibition(1.0)])
+    # Serialized terms (model_kwargs, a saved config) build the same model as the objects.
+    serialized = {
+        **POSITION_TERMS,
+        "inhibition": [
+            keras.saving.serialize_keras_object(t) for t in POSITION_TERMS["inhibition"]
+        ],
+    }
+    assert as_json({**supervised(**serialized).get_config(), "name": ""}) == as_json(
+        {**supervised(**POSITION_TERMS).get_config(), "name": ""}
+    )
+
+
+FLAT_KEYS = (
+    "excitation_weight",
+    "inhibition_weight",
+    "adversary_input",
+    "excitation_input",
+    "adversary_steps",
+    "excitation_hidden_units",
+    "adversary_hidden_units",
+    "mmd_weight",
+    "mmd_standardize",
+    "mmd_unbiased",
+)
 
 
 def old_style_config(model):
@@ -258,18 +263,19 @@ def old_style_config(model):
     config = model.get_config()
     for key in ("excitation", "inhibition", "inhibition_warmup"):
         config.pop(key)
+    mmd = model.mmd
     config.update(
-        excitation_weight=model.excitation_weight,
-        inhibition_weight=model.inhibition_weight,
-        adversary_input=model.adversary_input,
-        excitation_input=model.excitation_input,
-        adversary_steps=model.adversary_steps,
-        excitation_hidden_units=list(model.excitation_hidden_units),
-        adversary_hidden_units=list(model.adversary_hidden_units),
+        excitation_weight=model.excitation.weight,
+        inhibition_weight=model.adversarial.weight,
+        adversary_input=model.adversarial.input,
+        excitation_input=model.excitation.input,
+        adversary_steps=model.adversarial.steps,
+        excitation_hidden_units=list(model.excitation.hidden_units),
+        adversary_hidden_units=list(model.adversarial.hidden_units),
         inhibition_warmup=model.inhibition_warmup.steps if model.inhibition_warmup else 0,
-        mmd_weight=model.mmd_weight,
-        mmd_standardize=model.mmd_standardize,
-        mmd_unbiased=model.mmd_unbiased,
+        mmd_weight=0.0 if mmd is None else mmd.weight,
+        mmd_standardize=False if mmd is None else mmd.standardize,
+        mmd_unbiased=False if mmd is None else mmd.unbiased,
     )
     return config
 
@@ -278,12 +284,22 @@ def test_an_old_style_config_loads_and_trains_identically():
     model = supervised(**POSITION_TERMS)
     old = SupervisedGuidedVAE.from_config(old_style_config(model))
     assert as_json(old.get_config()) == as_json(model.get_config())
+    assert not set(FLAT_KEYS) & set(old.get_config())  # saved again in the term form
     old.set_weights(model.get_weights())
     for m in (model, old):
         m.compile(optimizer=keras.optimizers.Adam(1e-3))
         m.fit(images(16), labels(16), epochs=2, batch_size=8, verbose=0, shuffle=False)
     for a, b in zip(model.get_weights(), old.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_an_old_style_config_without_mmd_weight_has_no_mmd_term():
+    # At mmd_weight 0 (the flat default) the MMD options meant nothing: no MMD term, as before.
+    config = old_style_config(supervised())
+    config.update(mmd_weight=0.0, mmd_standardize=True)
+    assert SupervisedGuidedVAE.from_config(config).inhibition == (AdversarialInhibition(),)
+    del config["mmd_weight"]
+    assert SupervisedGuidedVAE.from_config(config).mmd is None
 
 
 @pytest.mark.parametrize("name", ["supervised_position"])

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from keras_gvae import SupervisedGuidedVAE
+from keras_gvae.models.terms import AdversarialInhibition, Excitation, MMDInhibition
 from tests.helpers import changed, run_model_saving_test, weights_snapshot
 
 SHAPE = (28, 28, 1)
@@ -102,7 +103,7 @@ def test_missing_labels_drop_out_of_the_loss():
 
 
 def test_excitation_unit_learns_a_planted_attribute():
-    model = make(excitation_weight=50.0)
+    model = make(excitation=Excitation(50.0))
     x, y = planted(256)
     model.fit(x, y, epochs=8, batch_size=32, verbose=0)
     xt, yt = planted(128, seed=1)
@@ -179,7 +180,10 @@ def test_three_phase_step_under_mirrored_strategy_on_two_cpus():
 
 def test_inhibition_options_warmup_adversary_steps_and_input():
     x, y = planted(16)
-    model = make(inhibition_warmup=10, mmd_weight=5.0, adversary_input="mean")
+    model = make(
+        inhibition_warmup=10,
+        inhibition=[AdversarialInhibition(input="mean"), MMDInhibition(5.0)],
+    )
     xt, targets, mask = model._unpack((x, y))
     z_mean, z_log_var = model._encode_unchecked(xt)
     z = model.reparameterize(z_mean, z_log_var)
@@ -200,34 +204,37 @@ def test_inhibition_options_warmup_adversary_steps_and_input():
         )
         for k, u in enumerate(model.attribute_units)
     )
-    full = model.inhibition_weight * float(inhibition) + 5.0 * mmd
+    full = model.adversarial.weight * float(inhibition) + 5.0 * mmd
     assert float(objective) == pytest.approx(0.5 * full, rel=1e-4)
-    # adversary_input="mean": the adversaries see the posterior mean, so the inhibition
+    # AdversarialInhibition(input="mean"): the adversaries see the posterior mean, so the inhibition
     # term does not depend on the sample; with "sample" it does.
     other = model.reparameterize(z_mean, z_log_var)
     assert float(model.inhibition_terms(other, z_mean, targets, mask)[0]) == pytest.approx(
         float(inhibition), rel=1e-6
     )
-    sampled = make(adversary_input="sample")
+    sampled = make(inhibition=[AdversarialInhibition(input="sample")])
     a = float(sampled.inhibition_terms(z, z_mean, targets, mask)[0])
     b = float(sampled.inhibition_terms(z_mean, z_mean, targets, mask)[0])
     assert a != pytest.approx(b, rel=1e-4)
-    # adversary_steps: phase 2 runs that many times per batch.
-    twice = make(adversary_steps=2)
+    # AdversarialInhibition(steps=2): phase 2 runs that many times per batch.
+    twice = make(inhibition=[AdversarialInhibition(steps=2)])
     twice.train_on_batch(x, y)
     assert twice.optimizer.iterations.numpy() == 1
     assert twice.adversary_optimizer.iterations.numpy() == 2
-    with pytest.raises(ValueError, match="adversary_input must be 'mean' or 'sample'"):
-        make(adversary_input="z")
-    with pytest.raises(ValueError, match="adversary_steps must be a positive integer"):
-        make(adversary_steps=0)
+    # A bad option is refused when the model builds its terms from their configs (as from
+    # model_kwargs), naming the option.
+    adversarial = "keras_gvae>AdversarialInhibition"
+    with pytest.raises(ValueError, match=r"^input must be 'mean' or 'sample'; got 'z'$"):
+        make(inhibition=[{"class_name": adversarial, "config": {"input": "z"}}])
+    with pytest.raises(ValueError, match=r"^steps must be a positive integer; got 0$"):
+        make(inhibition=[{"class_name": adversarial, "config": {"steps": 0}}])
 
 
 @pytest.mark.parametrize("unbiased", [False, True])
 def test_inhibition_objective_is_the_weighted_sum_of_the_chosen_mmd(unbiased):
     from keras_gvae.losses import group_mmd
 
-    model = make(inhibition_weight=0.0, mmd_weight=3.0, mmd_unbiased=unbiased)
+    model = make(inhibition=[AdversarialInhibition(0.0), MMDInhibition(3.0, unbiased=unbiased)])
     rng = np.random.default_rng(2)
     z_mean = rng.normal(size=(16, 5)).astype("float32")
     targets = (rng.random((16, 2)) < 0.5).astype("float32")
@@ -248,7 +255,7 @@ def test_excitation_heads_read_the_chosen_code(source):
         latent_dim=5,
         attributes=["top", "noise"],
         seed=0,
-        excitation_input=source,
+        excitation=Excitation(input=source),
     )
     model.compile(optimizer=keras.optimizers.Adam(0.0))  # the step leaves the weights as they are
     x, y = planted(16)
@@ -258,21 +265,23 @@ def test_excitation_heads_read_the_chosen_code(source):
     on_mean = model.attribute_logits(z_mean, training=True)
     close = np.allclose(logits.numpy(), on_mean.numpy(), atol=1e-5)
     assert close == (source == "mean")
-    with pytest.raises(ValueError, match="excitation_input must be 'mean' or 'sample'"):
+    with pytest.raises(ValueError, match=r"^input must be 'mean' or 'sample'; got 'z'$"):
         SupervisedGuidedVAE(
-            input_shape=SHAPE, latent_dim=5, attributes=["top"], excitation_input="z"
+            input_shape=SHAPE,
+            latent_dim=5,
+            attributes=["top"],
+            excitation={"class_name": "keras_gvae>Excitation", "config": {"input": "z"}},
         )
 
 
 def test_joint_inhibition_leaves_the_adversaries_alone_in_phase_one():
     model = make(
         joint_inhibition=True,
-        mmd_weight=1.0,
-        mmd_standardize=True,
-        mmd_unbiased=True,
-        excitation_input="mean",
-        excitation_hidden_units=(),
-        adversary_hidden_units=(8,),
+        inhibition=[
+            AdversarialInhibition(hidden_units=(8,)),
+            MMDInhibition(1.0, standardize=True, unbiased=True),
+        ],
+        excitation=Excitation(input="mean", hidden_units=()),
     )
     x, y = planted(16)
     xt, targets, mask = model._unpack((x, y))
@@ -283,16 +292,5 @@ def test_joint_inhibition_leaves_the_adversaries_alone_in_phase_one():
     # A head without hidden layers is a logistic regression on its unit: 2 weights.
     assert sum(int(np.prod(v.shape)) for v in model.excitation_heads[0].trainable_variables) == 2
     clone = SupervisedGuidedVAE.from_config(model.get_config())
-    for name in (
-        "joint_inhibition",
-        "mmd_weight",
-        "mmd_standardize",
-        "mmd_unbiased",
-        "excitation_input",
-        "adversary_input",
-        "adversary_steps",
-        "inhibition_warmup",
-        "excitation_hidden_units",
-        "adversary_hidden_units",
-    ):
+    for name in ("joint_inhibition", "excitation", "inhibition", "inhibition_warmup"):
         assert getattr(clone, name) == getattr(model, name), name
