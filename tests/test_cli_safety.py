@@ -306,8 +306,15 @@ def test_a_signal_inside_code_that_drops_errors_still_ends_the_run(
         return original(*args, **kwargs)
 
     monkeypatch.setattr(loop, "build_model", build_model)
+    # As in a `gvae` run from a terminal: Ctrl-C raises KeyboardInterrupt. A process started
+    # in the background by a shell without job control (a CI job may be) inherits SIGINT as
+    # ignored, and an ignored signal stays ignored (HeldSignals holds only handled ones).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     out = tmp_path / "run"
-    assert main(["train", *TINY, "--out", str(out)]) == code
+    try:
+        assert main(["train", *TINY, "--out", str(out)]) == code
+    finally:
+        signal.signal(signal.SIGINT, previous)
     err = capsys.readouterr().err
     assert signalled and "nothing was written" in err and "Traceback" not in err, err
     assert list(tmp_path.iterdir()) == []
