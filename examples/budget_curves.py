@@ -51,6 +51,13 @@ UNIT_IMAGES = UNIT_EPOCHS * STEPS_PER_EPOCH * BATCH_SIZE
 # disentanglement_lib trains 300,000 steps of 64 images: 300x the unit.
 FULL_MULTIPLE = 300
 
+
+def _ramp(start, end, begin, stop):
+    """A serialized `keras_gvae.models.Ramp` (a model argument as config.json stores it)."""
+    config = {"start": start, "end": end, "begin": begin, "stop": stop}
+    return {"class_name": "keras_gvae>Ramp", "config": config}
+
+
 _GUIDED_SHAPES = {
     "transforms": ["uniform_scale", "rotation", "translation"],
     "max_scale": 2.0,
@@ -69,13 +76,7 @@ SPECS = [
     Spec(
         "GuidedVAE (content_beta 4 -> 1)",
         "guided",
-        model_kwargs={
-            **_GUIDED_SHAPES,
-            "content_beta": {
-                "class_name": "keras_gvae>Ramp",
-                "config": {"start": 4.0, "end": 1.0, "begin": 2000, "stop": 5000},
-            },
-        },
+        model_kwargs={**_GUIDED_SHAPES, "content_beta": _ramp(4.0, 1.0, 2000, 5000)},
     ),
     Spec("beta-TCVAE (beta 6)", "beta-tcvae", beta=6.0),
     # The content_beta 1 recipe on the beta-TCVAE objective, TC weight 4.
@@ -104,13 +105,7 @@ SPECS = [
     Spec(
         "GuidedVAE (content_beta 1, guidance 1 -> 0.25)",
         "guided",
-        model_kwargs={
-            **_GUIDED_SHAPES,
-            "guidance_warmup": {
-                "class_name": "keras_gvae>Ramp",
-                "config": {"start": 1.0, "end": 0.25, "begin": 3000, "stop": 6000},
-            },
-        },
+        model_kwargs={**_GUIDED_SHAPES, "guidance_warmup": _ramp(1.0, 0.25, 3000, 6000)},
     ),
     # The recipe `gvae train` uses (the guided-shapes preset).
     Spec("GuidedVAE (guided-shapes)", "guided", preset="guided-shapes"),

@@ -64,19 +64,13 @@ class HeldSignals:
                 handler(signum, None)
 
     def _restore(self):
-        previous, self._previous = self._previous, {}
-        for signum, handler in previous.items():
+        for signum, handler in self._previous.items():
             signal.signal(signum, handler)
 
     def __exit__(self, exc_type, exc, tb):
-        handlers = dict(self._previous)
         self._restore()
-        if exc_type is None and self.pending:
-            self._previous = handlers  # delivered through the handlers of before the block
-            try:
-                self.deliver()
-            finally:
-                self._previous = {}
+        if exc_type is None:
+            self.deliver()  # through the handlers of before the block, now back in place
         return False
 
     def callback(self):
