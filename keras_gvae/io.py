@@ -436,7 +436,9 @@ def save_model_atomic(model, path, overwrite=True):
 
 # ---------------------------------------------------------------------------- directories
 @contextlib.contextmanager
-def atomic_directory(path, overwrite=False, kind="run", keep_if=None, resume_key=None):
+def atomic_directory(
+    path, overwrite=False, kind="run", keep_if=None, resume_key=None, resume_from=None
+):
     """Yields a temporary sibling directory that becomes ``path`` when the block succeeds.
 
     The temporary directory is named ``.<name>.partial-<id>``, so an interrupted run is
@@ -456,16 +458,23 @@ def atomic_directory(path, overwrite=False, kind="run", keep_if=None, resume_key
             settings). A kept temporary directory of ``path`` made with an equal key is
             reused (the newest, if several), so work killed or interrupted earlier goes on
             where it was; it is not reported as stale. Default None (always a new one).
+        resume_from: optional kept ``.NAME.partial-*`` directory of ``path`` to go on in
+            instead (a run resumed with new settings); it is given ``resume_key`` once
+            ``path`` is claimed. Default None.
 
     Raises:
         OutputExistsError: ``path`` exists and may not be replaced.
         OutputBusyError: another keras_gvae writer holds ``path``.
+        ValueError: ``resume_from`` is not a kept temporary directory of ``path``.
     """
     path = _output_path(path)
     _check_directory_target(path, overwrite, kind)
     with _claim(path, report=resume_key is None):
         _check_directory_target(path, overwrite, kind)
-        tmp = None if resume_key is None else resumable_partial(path, resume_key)
+        if resume_from is not None:
+            tmp = _take_over(path, resume_from, resume_key)
+        else:
+            tmp = None if resume_key is None else resumable_partial(path, resume_key)
         if resume_key is not None:
             _report_stale(path, skip=tmp)
         if tmp is None:
@@ -524,13 +533,14 @@ def clear_stale_temporaries(directory):
                 entry.unlink(missing_ok=True)
 
 
-def rekey_partial(partial, resume_key):
-    """Gives the kept temporary directory ``partial`` the resume key ``resume_key``, so the
-    next writer with that key takes it over (a run resumed with new settings)."""
-    partial = Path(partial)
-    if ".partial-" not in partial.name or not (partial / RESUME).is_file():
-        raise ValueError(f"{partial}: expected a kept .NAME.partial-* directory with {RESUME}")
-    write_text(partial / RESUME, json.dumps(resume_key, sort_keys=True) + "\n")
+def _take_over(path, partial, resume_key):
+    """The kept temporary directory ``partial`` of the claimed ``path`` (the claim keeps any
+    other writer of it out), given ``resume_key``."""
+    for tmp in stale_partials(path):
+        if (tmp / RESUME).is_file() and tmp.is_dir() and os.path.samefile(tmp, partial):
+            write_text(tmp / RESUME, json.dumps(resume_key, sort_keys=True) + "\n")
+            return tmp
+    raise ValueError(f"{partial}: expected a kept .{path.name}.partial-* of {path} with {RESUME}")
 
 
 def _commit_directory(tmp, path, overwrite, kind):

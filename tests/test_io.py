@@ -248,11 +248,11 @@ def test_a_writer_with_the_same_resume_key_takes_over_the_kept_partial(tmp_path)
     kept = tmp
     assert io.resumable_partial(out, {"seed": 1}) == kept
     assert io.resumable_partial(out, {"seed": 2}) is None
-    io.rekey_partial(kept, {"seed": 2})
     with warnings.catch_warnings():
         warnings.simplefilter("error", io.StalePartialWarning)  # its own partial is not stale
-        with io.atomic_directory(out, resume_key={"seed": 2}) as tmp:
+        with io.atomic_directory(out, resume_key={"seed": 2}, resume_from=kept) as tmp:
             assert tmp == kept and (tmp / "work.txt").read_text() == "half"
+            assert io.resumable_partial(out, {"seed": 2}) == kept  # rekeyed
     assert (out / "work.txt").read_text() == "half" and not (out / io.RESUME).exists()
     assert io.marker_kind(out) == "run" and not list(tmp_path.glob(".run.partial-*"))
     # Another key does not take it: a new partial, and the old one is reported.
@@ -262,3 +262,25 @@ def test_a_writer_with_the_same_resume_key_takes_over_the_kept_partial(tmp_path)
     with pytest.warns(io.StalePartialWarning):
         with io.atomic_directory(tmp_path / "b", resume_key=2) as tmp:
             assert not (tmp / "work.txt").exists()
+
+
+def test_resuming_a_partial_a_live_writer_holds_is_refused_and_leaves_its_key(tmp_path, capsys):
+    # The bug: `gvae train --resume .NAME.partial-*` rewrote the partial's resume key before
+    # claiming NAME, so a live writer's partial got another run's key, then was refused.
+    import dataclasses
+
+    from keras_gvae.cli.main import main
+    from keras_gvae.training import TrainConfig
+    from keras_gvae.training.config import resume_key
+
+    out = tmp_path / "run"
+    config = TrainConfig(epochs=1, steps_per_epoch=2, batch_size=8, out=str(out), verbose=0)
+    with io.atomic_directory(out, resume_key=resume_key(config)) as live:  # the live writer
+        (live / "config.json").write_text(json.dumps(dataclasses.asdict(config)))
+        key = (live / io.RESUME).read_bytes()
+        assert main(["train", "--resume", str(live), "--epochs", "3", "--quiet"]) == 2
+        assert "being written by another keras_gvae process" in capsys.readouterr().err
+        assert (live / io.RESUME).read_bytes() == key
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".run.lock", live.name]
+        (live / "model.keras").write_text("the live writer's")
+    assert (out / "model.keras").read_text() == "the live writer's"

@@ -16,7 +16,6 @@ from keras_gvae.errors import ParameterError
 from keras_gvae.io import (
     atomic_directory,
     clear_stale_temporaries,
-    rekey_partial,
     resumable_partial,
     save_model_atomic,
     write_json,
@@ -75,20 +74,20 @@ def train(config: TrainConfig, notify=None, preset_changes=None) -> Path:
             return _train_as_worker(config, notify)
     out = Path(config.out) if config.out else default_run_dir(config)
     key = resume_key(config)
+    # An interrupted run goes on in its own partial, rekeyed once `out` is claimed.
     source = Path(config.resume) if config.resume else None
-    if source is not None and source.name.startswith(f".{out.name}.partial-"):
-        rekey_partial(source, key)  # an interrupted run goes on in its own partial
-    elif resumable_partial(out, key) is None:
-        # A partial kept before the resume key became the recipe's fields goes on too.
-        older = resumable_partial(out, legacy_resume_key(config))
-        if older is not None:
-            rekey_partial(older, key)
+    if source is None or not source.name.startswith(f".{out.name}.partial-"):
+        source = None
+        if resumable_partial(out, key) is None:
+            # A partial kept before the resume key became the recipe's fields goes on too.
+            source = resumable_partial(out, legacy_resume_key(config))
     with atomic_directory(
         out,
         overwrite=config.overwrite,
         kind="run",
         keep_if=_worth_keeping,
         resume_key=key,
+        resume_from=source,
     ) as tmp:
         clear_stale_temporaries(tmp)  # of a resumed run killed while writing a file
         if not config.export:  # a kept run that failed exporting, finished without it
