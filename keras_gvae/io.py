@@ -395,13 +395,6 @@ def atomic_file(path, mode="wb", overwrite=True):
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_text(path, text, overwrite=True):
