@@ -40,6 +40,22 @@ def test_atomic_file_honours_the_umask(tmp_path):
     assert (tmp_path / "x").stat().st_mode & 0o777 == 0o640
 
 
+def test_the_mutual_information_plot_is_written_like_every_output(tmp_path):
+    # It had its own writer (mkstemp, then chmod 0o644 whatever the umask).
+    import numpy as np
+
+    from keras_gvae.evaluation import plot_mi_matrix
+
+    old = os.umask(0o027)
+    try:
+        path = plot_mi_matrix(np.eye(2), tmp_path / "plots" / "mi.png")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["mi.png"]
+
+
 def test_write_json_round_trips_numpy_values(tmp_path):
     import numpy as np
 

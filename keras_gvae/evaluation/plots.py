@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from keras_gvae.io import atomic_file
 
 
 def plot_mi_matrix(
@@ -23,7 +24,7 @@ def plot_mi_matrix(
 
     Rows are codes and columns factors; every cell shows its value with two decimals. The
     figure is drawn on its own Agg canvas (pyplot's global state is untouched) and written
-    atomically: to a temporary file in the destination folder, then ``os.replace``-d.
+    atomically (`keras_gvae.io.atomic_file`).
 
     Args:
         mi: Array ``(num_codes, num_factors)``, e.g. from ``mutual_information_matrix``.
@@ -70,15 +71,6 @@ def plot_mi_matrix(
         axes.set_title(title)
     figure.tight_layout()
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".png", prefix=f".{path.stem}-", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            figure.savefig(file, format="png")
-        os.chmod(temporary, 0o644)  # mkstemp creates 0o600
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_file(path) as file:
+        figure.savefig(file, format="png")
+    return Path(path)
