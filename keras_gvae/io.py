@@ -80,7 +80,15 @@ def check_output(path, overwrite=False, kind=None):
         _check_directory_target(path, overwrite, kind)
 
 
+def _check_parent(path):
+    """Raises when the nearest existing folder above ``path`` is a file."""
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise OutputExistsError(f"{parent} is a file; expected a folder to write {path} in")
+
+
 def _check_file_target(path, overwrite):
+    _check_parent(path)
     if path.is_dir():
         raise OutputExistsError(f"{path} is a directory; expected the name of a file to write")
     if path.is_symlink() or (path.exists() and not path.is_file()):
@@ -90,22 +98,13 @@ def _check_file_target(path, overwrite):
             f"{path} already exists; choose another name, or pass overwrite=True to replace it",
             parameter="overwrite",
         )
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise OutputExistsError(f"{parent} is a file; expected a folder to write {path} in")
-            break
 
 
 def _check_directory_target(path, overwrite, kind):
     if kind not in DIRECTORY_KINDS:
         raise ValueError(f"kind must be one of {DIRECTORY_KINDS}; got {kind!r}")
     _refuse_working_directory(path)
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise OutputExistsError(f"{parent} is a file; expected a folder to write {path} in")
-            break
+    _check_parent(path)
     if path.is_symlink():
         raise OutputExistsError(f"{path} is a symbolic link; it is not replaced")
     if not path.exists():

@@ -300,3 +300,17 @@ def test_resuming_a_partial_a_live_writer_holds_is_refused_and_leaves_its_key(tm
         assert sorted(p.name for p in tmp_path.iterdir()) == [".run.lock", live.name]
         (live / "model.keras").write_text("the live writer's")
     assert (out / "model.keras").read_text() == "the live writer's"
+
+
+def test_a_file_where_a_folder_is_needed_is_named_and_left_alone(tmp_path):
+    from keras_gvae.io import OutputExistsError
+
+    (tmp_path / "notes").write_text("mine")
+    for write in (
+        lambda: write_text(tmp_path / "notes" / "a" / "result.md", "x"),
+        lambda: io.check_output(tmp_path / "notes" / "run", kind="run"),
+        lambda: atomic_directory(tmp_path / "notes" / "a" / "run").__enter__(),
+    ):
+        with pytest.raises(OutputExistsError, match=r"notes is a file; expected a folder to write"):
+            write()
+    assert (tmp_path / "notes").read_text() == "mine" and os.listdir(tmp_path) == ["notes"]
