@@ -184,12 +184,10 @@ def _make_parents(path):
     created = []
     for parent in reversed(path.parents):
         if not parent.exists():
-            try:
+            with contextlib.suppress(FileExistsError):
                 parent.mkdir()
-                created.append(parent)
-            except FileExistsError:
-                pass
-    return created[::-1]
+                created.insert(0, parent)
+    return created
 
 
 def _remove_if_empty(folders):
@@ -201,32 +199,25 @@ def _remove_if_empty(folders):
 
 
 @contextlib.contextmanager
-def _claim(path, report=True):
-    """Holds the exclusive writer's lock of ``path`` (``.NAME.lock`` beside it).
-
-    Folders it had to create are removed again if the block fails and leaves them empty.
-    Raises :class:`OutputBusyError` at once if another
-    writer holds the lock. Reports stale temporary names of ``path`` once the lock is held
-    (no live keras_gvae writer can own them then).
+def _claim(path):
+    """Holds the exclusive writer's lock of ``path`` (``.NAME.lock`` beside it); raises
+    :class:`OutputBusyError` at once if another writer holds it. While it is held, no live
+    keras_gvae writer owns a temporary name of ``path``. Folders it had to create are removed
+    again if the block fails and leaves them empty.
     """
     created = _make_parents(path)
     lock = path.parent / f".{path.name}.lock"
+    fd, done = None, False
     try:
         fd = _acquire(lock, path)
-    except BaseException:
-        _remove_if_empty(created)
-        raise
-    failed = True
-    try:
-        if report:
-            _report_stale(path)
-        yield created
-        failed = False
+        yield
+        done = True
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(lock)
-        os.close(fd)
-        if failed:
+        if fd is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(lock)
+            os.close(fd)
+        if not done:
             _remove_if_empty(created)  # folders it made for nothing (a kept partial stays)
 
 
@@ -342,6 +333,7 @@ def staged_file(path, overwrite=True, suffix=""):
     _check_file_target(path, overwrite)
     with _claim(path):
         _check_file_target(path, overwrite)
+        _report_stale(path)
         tmp = path.parent / (_partial_name(path) + suffix)
         try:
             yield tmp
@@ -461,19 +453,18 @@ def atomic_directory(
     """
     path = _output_path(path)
     _check_directory_target(path, overwrite, kind)
-    with _claim(path, report=resume_key is None):
+    with _claim(path):
         _check_directory_target(path, overwrite, kind)
         if resume_from is not None:
-            tmp = _take_over(path, resume_from, resume_key)
+            tmp = _kept_partial(path, resume_from)
         else:
             tmp = None if resume_key is None else resumable_partial(path, resume_key)
-        if resume_key is not None:
-            _report_stale(path, skip=tmp)
+        _report_stale(path, skip=tmp)
         if tmp is None:
             tmp = path.parent / _partial_name(path)
             tmp.mkdir()
-            if resume_key is not None:
-                (tmp / RESUME).write_text(json.dumps(resume_key, sort_keys=True) + "\n")
+        if resume_key is not None:  # (re)keyed under the claim: no other writer holds tmp
+            write_text(tmp / RESUME, json.dumps(resume_key, sort_keys=True) + "\n")
         try:
             yield tmp
         except BaseException as err:
@@ -525,12 +516,10 @@ def clear_stale_temporaries(directory):
                 entry.unlink(missing_ok=True)
 
 
-def _take_over(path, partial, resume_key):
-    """The kept temporary directory ``partial`` of the claimed ``path`` (the claim keeps any
-    other writer of it out), given ``resume_key``."""
+def _kept_partial(path, partial):
+    """``partial`` as a kept temporary directory of ``path`` (ValueError if it is not one)."""
     for tmp in stale_partials(path):
-        if (tmp / RESUME).is_file() and tmp.is_dir() and os.path.samefile(tmp, partial):
-            write_text(tmp / RESUME, json.dumps(resume_key, sort_keys=True) + "\n")
+        if (tmp / RESUME).is_file() and os.path.samefile(tmp, partial):
             return tmp
     raise ValueError(f"{partial}: expected a kept .{path.name}.partial-* of {path} with {RESUME}")
 

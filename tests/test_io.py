@@ -278,6 +278,13 @@ def test_a_writer_with_the_same_resume_key_takes_over_the_kept_partial(tmp_path)
     with pytest.warns(io.StalePartialWarning):
         with io.atomic_directory(tmp_path / "b", resume_key=2) as tmp:
             assert not (tmp / "work.txt").exists()
+    # A partial of another output is not taken over, nor rekeyed.
+    (other,) = tmp_path.glob(".b.partial-*")
+    with pytest.raises(ValueError, match=r"expected a kept \.c\.partial-\* of"):
+        with io.atomic_directory(tmp_path / "c", resume_key=3, resume_from=other):
+            pass
+    assert json.loads((other / io.RESUME).read_text()) == 1
+    assert not list(tmp_path.glob("c")) and not list(tmp_path.glob(".c.*"))
 
 
 def test_resuming_a_partial_a_live_writer_holds_is_refused_and_leaves_its_key(tmp_path, capsys):
