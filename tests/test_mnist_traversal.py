@@ -126,3 +126,96 @@ def test_pixel_classifier_names_bars_and_blobs(geometry):
     images = np.stack([bar(), blob(), bar(10.0), blob(sigma=3.0)])
     classify = geometry.pixel_classifier(images, np.array([1, 0, 1, 0]), components=0, k=1)
     np.testing.assert_array_equal(classify(np.stack([bar(5.0), blob(sigma=2.5)])), [1, 0])
+
+
+# === The classifier's ceiling under rotation ===
+
+
+def test_turn_adds_its_angle_to_the_principal_axis(geometry):
+    """turn() by +a (counter-clockwise as displayed) moves the measured principal-axis angle
+    by +a: a vertical bar turned by 30 reads 30, one drawn at -20 and turned by 35 reads 15."""
+    bars = np.stack([bar(0.0), bar(-20.0), bar(10.0)]).astype(np.float32)
+    turned = geometry.turn(bars, np.array([30.0, 35.0, -40.0]))
+    np.testing.assert_allclose(geometry.moment_orientation(turned), [30, 15, -30], atol=1.0)
+    change = geometry.angle_change(
+        geometry.moment_orientation(turned), geometry.moment_orientation(bars)
+    )
+    np.testing.assert_allclose(change, [30, 35, -40], atol=1.0)
+    check = geometry.turn_check(bars, np.array([30.0, 35.0, -40.0]))
+    assert check["median_abs_error"] < 1.0 and abs(check["mean_signed_error"]) < 1.0
+
+
+def test_angle_change_wraps_an_axis_into_a_half_turn(geometry):
+    np.testing.assert_allclose(
+        geometry.angle_change(np.array([85.0, -85.0, 10.0, 170.0]), np.array([-85.0, 85.0, 0, 0])),
+        [-10.0, 10.0, 10.0, -10.0],
+    )
+
+
+def test_turned_kept_is_whole_for_a_classifier_that_ignores_rotation(geometry):
+    """A classifier by the amount of ink (a turn keeps it) keeps every turned bar's class;
+    one by the sign of the lean keeps it only while the turn does not flip the sign."""
+    bars = np.stack([bar(10.0, height=16.0), bar(-10.0, height=16.0)]).astype(np.float32)
+    degrees = np.array([[-30.0, 0.0, 30.0], [-30.0, 0.0, 30.0]])
+
+    def by_ink(x):
+        return (x.reshape(len(x), -1).sum(1) > 0).astype(int)
+
+    kept = geometry.turned_kept(by_ink, bars, by_ink(bars), degrees)
+    assert kept.all() and geometry.identity_summary(kept)["identity_frames"] == 1.0
+
+    def by_lean(x):
+        return (geometry.moment_orientation(x) > 0).astype(int)
+
+    kept = geometry.turned_kept(by_lean, bars, by_lean(bars), degrees)
+    np.testing.assert_array_equal(kept, [[False, True, True], [True, True, False]])
+
+
+def test_rotation_augmented_adds_one_turned_copy_of_each(geometry):
+    bars = np.stack([bar(0.0, height=16.0)] * 4).astype(np.float32)
+    images, labels, angles = geometry.rotation_augmented(bars, np.arange(4), max_degrees=45.0)
+    assert images.shape == (8, SIZE, SIZE, 1) and labels.tolist() == [0, 1, 2, 3] * 2
+    np.testing.assert_array_equal(images[:4], bars)
+    assert np.all(np.abs(angles) <= 45.0) and np.ptp(angles) > 1.0
+    np.testing.assert_allclose(geometry.moment_orientation(images[4:]), angles, atol=1.0)
+    again = geometry.rotation_augmented(bars, np.arange(4), max_degrees=45.0)[2]
+    np.testing.assert_array_equal(angles, again)  # seeded
+
+
+def test_classifiers_when_turned_reports_every_fixed_angle(geometry):
+    bars = np.stack([bar(0.0, height=16.0), bar(5.0, height=16.0)]).astype(np.float32)
+
+    def ones(x):
+        return np.ones(len(x), int)
+
+    report = geometry.classifiers_when_turned(
+        {"constant": ones}, bars, np.array([1, 0]), np.array([20.0, -20.0])
+    )["constant"]
+    assert report["accuracy_upright"] == 0.5 and report["accuracy_random_turn"] == 0.5
+    assert sorted(report["angles"], key=float) == [f"{a:g}" for a in geometry.CEILING_ANGLES]
+    assert all(v == {"accuracy": 0.5, "kept": 1.0} for v in report["angles"].values())
+
+
+def test_walk_ceiling_of_frames_that_are_the_turned_digits_matches_them(geometry):
+    """Frames that are the real images turned by known angles: the ceiling reads those
+    angles back as the turn, and the turned digits keep the class exactly as the frames do."""
+    images = np.stack([bar(10.0, height=16.0), bar(-10.0, height=16.0)]).astype(np.float32)
+    degrees = np.array([[-30.0, 0.0, 30.0], [-30.0, 0.0, 30.0]])
+    frames = geometry.turn(np.repeat(images, 3, axis=0), degrees.reshape(-1)).reshape(
+        2, 3, SIZE, SIZE, 1
+    )
+
+    def by_lean(x):
+        return (geometry.moment_orientation(x) > 0).astype(int)
+
+    classes = {"issue": by_lean(images)}
+    named = by_lean(frames.reshape(-1, SIZE, SIZE, 1)).reshape(2, 3)
+    kept = {"issue": geometry.identity_kept(named, classes["issue"])}
+    ceiling = geometry.walk_ceiling(images, images, frames, {"issue": by_lean}, classes, kept)
+    np.testing.assert_allclose(ceiling["turn_by_step_median"], [-30, 0, 30], atol=1.0)
+    assert ceiling["turn_check"]["median_abs_error"] < 1.0
+    assert ceiling["turn_beyond_robust_by_step"] == [0.0, 0.0, 0.0]
+    assert ceiling["issue"]["turned"] == ceiling["issue"]["frames"]
+    assert ceiling["issue"]["turned_reconstructions"] == ceiling["issue"]["frames"]
+    assert len(geometry.walk_ceiling_lines("z2 (angle)", ceiling)) == 2 + 2 + 3 + 2
+    assert ceiling["issue"]["frames"]["identity_by_step"] == [0.5, 1.0, 0.5]
