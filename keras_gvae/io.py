@@ -346,31 +346,27 @@ def staged_file(path, overwrite=True, suffix=""):
             raise
 
 
+# What os.link raises where a file system has no hard links.
+_NO_HARD_LINKS = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK)
+
+
 def _commit_file(tmp, path, overwrite):
-    if overwrite:
-        _check_file_target(path, overwrite)
-        os.replace(tmp, path)
-        return
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise OutputExistsError(
-            f"{path} appeared while it was being written; it was not replaced"
-        ) from None
-    except OSError as err:
-        if err.errno not in (
-            errno.EPERM,
-            errno.ENOTSUP,
-            errno.EOPNOTSUPP,
-            errno.EXDEV,
-            errno.EMLINK,
-        ):
-            raise
-        # No hard links on this file system: the claim keeps other keras_gvae writers out.
-        _check_file_target(path, overwrite)
-        os.replace(tmp, path)
-        return
-    os.unlink(tmp)
+    if not overwrite:
+        try:
+            os.link(tmp, path)  # fails if anything appeared at path meanwhile
+        except FileExistsError:
+            raise OutputExistsError(
+                f"{path} appeared while it was being written; it was not replaced"
+            ) from None
+        except OSError as err:
+            if err.errno not in _NO_HARD_LINKS:
+                raise
+            # No hard links here: the claim keeps other keras_gvae writers out.
+        else:
+            os.unlink(tmp)
+            return
+    _check_file_target(path, overwrite)
+    os.replace(tmp, path)
 
 
 @contextlib.contextmanager

@@ -181,6 +181,25 @@ def test_files_are_replaced_only_when_asked(tmp_path):
     assert _leftovers(tmp_path) == [] and not list(tmp_path.glob(".*.lock"))
 
 
+def test_without_hard_links_a_file_is_still_never_replaced_unasked(tmp_path, monkeypatch):
+    import errno
+
+    from keras_gvae.io import OutputExistsError
+
+    def no_hard_links(src, dst):
+        raise OSError(errno.EPERM, "hard links are not supported here")
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    write_text(tmp_path / "a.png", "ours", overwrite=False)
+    with pytest.raises(OutputExistsError, match="already exists"):
+        with atomic_file(tmp_path / "late.png", "w", overwrite=False) as f:
+            f.write("ours")
+            (tmp_path / "late.png").write_text("theirs")
+    assert (tmp_path / "a.png").read_text() == "ours"
+    assert (tmp_path / "late.png").read_text() == "theirs"
+    assert sorted(os.listdir(tmp_path)) == ["a.png", "late.png"]
+
+
 def test_a_failure_removes_the_folders_it_created_but_keep_if_keeps_the_result(tmp_path):
     with pytest.raises(RuntimeError):
         with atomic_directory(tmp_path / "a" / "b" / "run"):
