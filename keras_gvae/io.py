@@ -166,14 +166,6 @@ def marker_kind(path):
     return kind if kind in DIRECTORY_KINDS else None
 
 
-def write_marker(directory, kind):
-    """Marks ``directory`` as a keras_gvae output of ``kind`` (what ``overwrite`` may replace)."""
-    if kind not in DIRECTORY_KINDS:
-        raise ValueError(f"kind must be one of {DIRECTORY_KINDS}; got {kind!r}")
-    text = json.dumps({"kind": kind, "written_by": "keras_gvae", "time": time.time()})
-    (Path(directory) / MARKER).write_text(text + "\n")
-
-
 # ---------------------------------------------------------------------------- claims
 def _partial_name(path):
     return f".{path.name}.partial-{uuid.uuid4().hex[:8]}"
@@ -374,8 +366,8 @@ def atomic_file(path, mode="wb", overwrite=True):
     """Opens a temporary file beside ``path``; on success renames it onto ``path``.
 
     An existing file is replaced only with ``overwrite`` (the default, for result files that
-    are meant to be rewritten); ``gvae`` commands pass their ``--overwrite``. On an
-    exception the temporary file is removed and ``path`` is left untouched.
+    are meant to be rewritten). On an exception the temporary file is removed and ``path``
+    is left untouched.
     """
     with staged_file(path, overwrite=overwrite) as tmp:
         with open(tmp, mode) as f:
@@ -472,7 +464,8 @@ def atomic_directory(
             else:
                 shutil.rmtree(tmp, ignore_errors=True)
             raise
-        write_marker(tmp, kind)
+        marker = {"kind": kind, "written_by": "keras_gvae", "time": time.time()}
+        (tmp / MARKER).write_text(json.dumps(marker) + "\n")  # what overwrite may replace
         try:
             _commit_directory(tmp, path, overwrite, kind)
         except BaseException as err:
