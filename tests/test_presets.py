@@ -161,7 +161,7 @@ def _saved_config(run):
 
 def test_every_shipped_model_is_the_recipe_of_a_preset():
     from keras_gvae.cli.main import build_parser
-    from keras_gvae.cli.train import RECIPE_FLAGS, _given_flags, config_from_args
+    from keras_gvae.cli.train import RECIPE_FLAGS, config_from_args, typed_flags
 
     runs = sorted(p for p in SAVED.iterdir() if (p / "config.json").exists())
     commands = _reproduce_commands()
@@ -170,7 +170,7 @@ def test_every_shipped_model_is_the_recipe_of_a_preset():
         argv = commands[f"saved_models/{run.name}"]
         # reproduce.sh names a preset and says only where the data is beside it.
         assert "--preset" in argv and "--model-arg" not in argv
-        assert _given_flags(argv) & set(RECIPE_FLAGS) <= {"data_dir"}, run.name
+        assert typed_flags(argv) & set(RECIPE_FLAGS) <= {"data_dir"}, run.name
         args = build_parser().parse_args(argv)
         args.argv = argv
         reproduced = config_from_args(args)

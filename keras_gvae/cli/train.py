@@ -361,10 +361,6 @@ def typed_flags(argv):
     return {dest for dest, value in vars(typed).items() if value is not None}
 
 
-# The name tests/test_presets.py imports (it asks which recipe flags reproduce.sh types).
-_given_flags = typed_flags
-
-
 def _command_line(argv):
     import shlex
 
