@@ -720,40 +720,39 @@ def traversal_lines(measures, knn):
             + " |"
             for name, u in units.items()
         ]
-        steps = len(next(iter(units.values()))["values"])
-        lines += [
-            "",
+        lines += _by_step_lines(
             "The class kept at each step of the walk (fraction of digits):",
-            "",
-            "| unit | " + " | ".join(str(i) for i in range(steps)) + " |",
-            "|---|" + "---:|" * steps,
-        ]
-        lines += [
-            f"| {name} | "
-            + " | ".join(f"{100 * k:.0f}%" for k in u["main"]["identity_by_step"])
-            + " |"
-            for name, u in units.items()
-        ]
+            units,
+            "identity_by_step",
+        )
         if robust:
-            lines += [
-                "",
+            lines += _by_step_lines(
                 "The same by the rotation-robust classifier (its class for the frame against "
                 "its class for the original digit):",
-                "",
-                "| unit | " + " | ".join(str(i) for i in range(steps)) + " |",
-                "|---|" + "---:|" * steps,
-            ]
-            lines += [
-                f"| {name} | "
-                + " | ".join(f"{100 * k:.0f}%" for k in u["main"]["identity_by_step_robust"])
-                + " |"
-                for name, u in units.items()
-            ]
+                units,
+                "identity_by_step_robust",
+            )
         for name, u in units.items():
             if "ceiling" in u:
                 lines += ["", *walk_ceiling_lines(name, u["ceiling"])]
         lines.append("")
     return lines
+
+
+def _by_step_lines(title, units, key):
+    """A markdown table of ``units``' class kept (``u["main"][key]``) at each walk step."""
+    steps = len(next(iter(units.values()))["values"])
+    return [
+        "",
+        title,
+        "",
+        "| unit | " + " | ".join(str(i) for i in range(steps)) + " |",
+        "|---|" + "---:|" * steps,
+        *(
+            f"| {name} | " + " | ".join(f"{100 * k:.0f}%" for k in u["main"][key]) + " |"
+            for name, u in units.items()
+        ),
+    ]
 
 
 def rotation_lines(measures, knn):
