@@ -1,5 +1,8 @@
 """The benchmark scripts' ``main`` runs end to end with minimal sizes (no timing asserts)."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -243,3 +246,22 @@ def test_factor_vae_breakdown_adds_up_to_the_library_score():
         factor_vae_score(data, represent, seed=3, **sizes)["eval_accuracy"]
     )
     assert np.nansum(shares * votes.sum(axis=1)) / votes.sum() == pytest.approx(score)
+
+
+@pytest.mark.slow
+def test_mig_vs_dlib_runs_without_dlib_and_its_ceiling_row_is_exact(tmp_path, capsys):
+    model = Path(__file__).resolve().parents[1] / "saved_models/guided_shapes/model.keras"
+    if not model.exists():
+        pytest.skip("saved_models/guided_shapes is not in this checkout")
+    script = load_script("mig_vs_dlib")
+    out = tmp_path / "mig.json"
+    script.main([str(model), "--points", "3000", "--extra-seeds", "0", "--json", str(out)])
+    rows = {r["case"]: r for r in json.loads(out.read_text())["models"][0]["rows"]}
+    for row in rows.values():
+        assert row["mig"] == pytest.approx(np.mean(row["gaps"]))
+    # A code equal to the factor's class index: 20 equal-width bins separate shape's 3 and
+    # scale's 6 classes exactly (gap 1 less the other codes' small-sample MI), but merge
+    # orientation's 40 and position's 32 classes (log 20 / log 40 = 0.81; 0.85).
+    ceiling = rows["grid: codes = the factor classes (20-bin ceiling)"]["gaps"]
+    assert min(ceiling[:2]) > 0.97
+    assert all(0.7 < g < 0.9 for g in ceiling[2:])
