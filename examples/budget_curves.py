@@ -107,6 +107,13 @@ SPECS = [
         "guided",
         model_kwargs={**_GUIDED_SHAPES, "guidance_warmup": _ramp(1.0, 0.25, 3000, 6000)},
     ),
+    # Hypothesis (session 24): a guide twice as strong (sub_weight 1, the default 0.5) rewards
+    # the deformation units for precise geometry, which the content units repeat at 10x.
+    Spec(
+        "GuidedVAE (content_beta 1, sub_weight 1)",
+        "guided",
+        model_kwargs={**_GUIDED_SHAPES, "sub_weight": 1.0},
+    ),
     # The recipe `gvae train` uses (the guided-shapes preset).
     Spec("GuidedVAE (guided-shapes)", "guided", preset="guided-shapes"),
 ]
