@@ -114,6 +114,14 @@ SPECS = [
         "guided",
         model_kwargs={**_GUIDED_SHAPES, "sub_weight": 1.0},
     ),
+    # Hypothesis (session 24): more content units (eight, latent_dim 12) give the basis more
+    # room for the three shapes; three (latent_dim 7) cost reconstruction and shape's gap.
+    Spec(
+        "GuidedVAE (content_beta 1, latent 12)",
+        "guided",
+        model_kwargs=dict(_GUIDED_SHAPES),
+        latent_dim=12,
+    ),
     # The recipe `gvae train` uses (the guided-shapes preset).
     Spec("GuidedVAE (guided-shapes)", "guided", preset="guided-shapes"),
 ]
