@@ -298,3 +298,26 @@ def test_budget_curves_measure_along_one_run_resume_and_leave_training_unchanged
     resumed.load_weights(backups[-1])
     for a, b in zip(plain.weights, resumed.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+
+
+def test_every_budget_curves_spec_builds_the_model_it_names():
+    # A spec's settings reach the model (a misspelt argument would fail only after the
+    # 40-minute run that uses it): the class, latent_dim, beta and every plain model argument.
+    from keras_gvae.training import build_model
+
+    script = load_example("budget_curves")
+    for spec in script.SPECS:
+        config = spec.config(0)
+        model = build_model(config, (64, 64, 1))
+        assert model.latent_dim == (spec.latent_dim or 10), spec.label
+        if spec.beta is not None:
+            assert model.beta == spec.beta, spec.label
+        model_config = model.get_config()
+        for key, value in spec.model_kwargs.items():
+            if not isinstance(value, dict):  # a serialized Ramp is compared as its object
+                expected = list(value) if isinstance(value, list | tuple) else value
+                got = model_config[key]
+                assert (list(got) if isinstance(got, list | tuple) else got) == expected, (
+                    spec.label,
+                    key,
+                )
