@@ -533,7 +533,10 @@ def resume_config(run_dir, epochs=None, **options):
     if isinstance(recipe.get("attributes"), list):
         recipe["attributes"] = tuple(recipe["attributes"])
     kept = {k: v for k, v in saved.items() if k in RESUME_OPTIONS}
-    where = {"out": saved.get("out"), "overwrite": not partial, "resume": str(run_dir)}
+    # The run goes on where it is now, whatever config.json says: a run that was moved or
+    # copied (or recorded relative to another working directory) never writes elsewhere.
+    out = run_dir.parent / run_dir.name[1:].rpartition(".partial-")[0] if partial else run_dir
+    where = {"out": str(out), "overwrite": not partial, "resume": str(run_dir)}
     return TrainConfig(**recipe, **{**kept, **options}, **where)
 
 

@@ -2,6 +2,8 @@
 state."""
 
 import json
+import shutil
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -30,6 +32,20 @@ def test_resume_refuses_what_it_cannot_continue(finished, tmp_path):
     train(TrainConfig(epochs=1, out=str(slim), slim=True, **TINY))
     with pytest.raises(ValueError, match="without optimizer state"):
         resume_config(slim, epochs=2)
+
+
+def test_a_moved_or_copied_run_resumes_where_it_is(finished, tmp_path, monkeypatch):
+    # config.json records the directory the run was first written to; resuming a copy must
+    # replace the copy, never that original (nor a path relative to another directory).
+    copy = tmp_path / "copy" / "run"
+    shutil.copytree(finished, copy)
+    config = resume_config(copy, epochs=2)
+    assert (config.out, config.resume, config.overwrite) == (str(copy), str(copy), True)
+    partial = copy.parent / ".run.partial-0a1b2c3d"
+    copy.rename(partial)
+    monkeypatch.chdir(tmp_path)  # config.json's "out" is absolute here; the answer is not
+    config = resume_config(partial.relative_to(tmp_path), epochs=2)
+    assert Path(config.out).resolve() == (partial.parent / "run").resolve() and not config.overwrite
 
 
 def test_resume_with_other_settings_is_one_line_error(finished, capsys):
