@@ -171,6 +171,16 @@ def _partial_name(path):
     return f".{path.name}.partial-{uuid.uuid4().hex[:8]}"
 
 
+def partial_target(partial):
+    """The output ``NAME`` (beside it) that a ``.NAME.partial-<id>`` directory was assembling,
+    or None when ``partial`` is not named so (the inverse of the temporary names used here)."""
+    partial = Path(partial)
+    name, found, _ = partial.name[1:].rpartition(".partial-")
+    if not partial.name.startswith(".") or not found or not name:
+        return None
+    return partial.parent / name
+
+
 def _make_parents(path):
     """Creates the missing parent folders of ``path``; returns those it created, deepest first."""
     created = []

@@ -340,3 +340,13 @@ def test_a_file_where_a_folder_is_needed_is_named_and_left_alone(tmp_path):
         with pytest.raises(OutputExistsError, match=r"notes is a file; expected a folder to write"):
             write()
     assert (tmp_path / "notes").read_text() == "mine" and os.listdir(tmp_path) == ["notes"]
+
+
+def test_partial_target_inverts_the_temporary_names(tmp_path):
+    # The name of every temporary directory maps back to its output, dots in NAME included;
+    # names not of that form (a finished output, a bare ".partial-") have none.
+    for name in ("run", "run.v2", ".hidden"):
+        out = tmp_path / name
+        assert io.partial_target(tmp_path / io._partial_name(out)) == out
+    for name in ("run", ".partial-0a1b2c3d", "run.partial-0a1b2c3d", ".run.old-0a1b2c3d"):
+        assert io.partial_target(tmp_path / name) is None

@@ -494,7 +494,7 @@ def resume_config(run_dir, epochs=None, **options):
             (``slim``), or ``epochs`` is not more than it has trained; an option not in
             ``RESUME_OPTIONS``.
     """
-    from keras_gvae.io import MARKER, marker_kind
+    from keras_gvae.io import MARKER, marker_kind, partial_target
     from keras_gvae.training.run_dir import RunDirectory
 
     run_dir = Path(run_dir)
@@ -502,7 +502,8 @@ def resume_config(run_dir, epochs=None, **options):
         raise ValueError(
             f"resume_config takes only {sorted(RESUME_OPTIONS)}; got {sorted(options)}"
         )
-    partial = ".partial-" in run_dir.name and run_dir.name.startswith(".")
+    target = partial_target(run_dir)  # the directory an interrupted run was writing
+    partial = target is not None
     try:
         saved = RunDirectory(run_dir).config()
     except (OSError, ValueError):
@@ -535,7 +536,7 @@ def resume_config(run_dir, epochs=None, **options):
     kept = {k: v for k, v in saved.items() if k in RESUME_OPTIONS}
     # The run goes on where it is now, whatever config.json says: a run that was moved or
     # copied (or recorded relative to another working directory) never writes elsewhere.
-    out = run_dir.parent / run_dir.name[1:].rpartition(".partial-")[0] if partial else run_dir
+    out = target if partial else run_dir
     where = {"out": str(out), "overwrite": not partial, "resume": str(run_dir)}
     return TrainConfig(**recipe, **{**kept, **options}, **where)
 
